@@ -1,0 +1,9 @@
+DROP TABLE rate_limits;
+DROP TABLE idempotency_keys;
+DROP TABLE centres;
+DROP TABLE memberships;
+DROP TABLE organizations;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE app_secrets;

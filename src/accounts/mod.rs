@@ -1,0 +1,94 @@
+//! Accounts: residents, staff and admins as people with a phone number and a
+//! profile. Registration and login live in `auth`; this module owns the `users`
+//! table and `GET/PATCH /me`.
+
+pub mod phone;
+pub mod queries;
+pub mod routes;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::users;
+use crate::error::Invalid;
+
+pub use phone::Phone;
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub phone: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub birth_year: Option<i32>,
+    pub locale: String,
+    pub accessibility_needs: Option<String>,
+    pub is_admin: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub birth_year: Option<Option<i32>>,
+    pub locale: Option<String>,
+    pub accessibility_needs: Option<Option<String>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// The languages a user can choose for messages sent to them.
+pub const LOCALES: &[&str] = &["zh-CN", "en"];
+
+pub fn parse_locale(value: Option<&str>) -> Result<String, Invalid> {
+    match value {
+        None => Ok("zh-CN".into()),
+        Some(v) if LOCALES.contains(&v) => Ok(v.to_owned()),
+        Some(_) => Err(Invalid::OneOf(LOCALES)),
+    }
+}
+
+/// A person's role in one organization.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MembershipView {
+    pub organization_id: String,
+    pub organization_name: String,
+    /// `owner`, `manager` or `staff`.
+    pub role: String,
+}
+
+/// The signed-in user, as `GET /me` and the auth endpoints show them.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    /// Normal form, e.g. `+8613812345678`.
+    pub phone: String,
+    pub display_name: String,
+    pub birth_year: Option<i32>,
+    /// `zh-CN` or `en`.
+    pub locale: String,
+    pub accessibility_needs: Option<String>,
+    pub is_admin: bool,
+    pub memberships: Vec<MembershipView>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl UserView {
+    pub fn new(user: User, memberships: Vec<MembershipView>) -> UserView {
+        UserView {
+            id: user.id,
+            phone: user.phone,
+            display_name: user.display_name,
+            birth_year: user.birth_year,
+            locale: user.locale,
+            accessibility_needs: user.accessibility_needs,
+            is_admin: user.is_admin,
+            memberships,
+            created_at: user.created_at.and_utc(),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Building and running the HTTP server: `Application::build(settings)` connects
+//! the database, applies migrations, binds the listener (port 0 picks a free
+//! port, which tests use) and wires every feature's routes and the shared
+//! middleware.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::tokens::{self, TokenKeys};
+use crate::config::Settings;
+use crate::db::{Db, migrations};
+use crate::error::{ApiError, Code};
+use crate::http::{etag, extract, idempotency, locale, metrics};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot reach the database: {0}")]
+    Database(String),
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+/// Connects, migrates and returns the pool with the access-token keys.
+pub async fn prepare(settings: &Settings) -> Result<(Db, TokenKeys), StartError> {
+    let settings = settings.clone();
+    tokio::task::spawn_blocking(move || {
+        let db = Db::connect(&settings).map_err(|e| StartError::Database(e.to_string()))?;
+        let mut conn = db.get().map_err(|e| StartError::Database(e.to_string()))?;
+        let applied = migrations::run_pending(&mut conn)
+            .map_err(|e| StartError::Migrations(e.to_string()))?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let secret = match &settings.jwt_secret {
+            Some(secret) => secret.expose().to_owned(),
+            None => {
+                tokens::shared_secret(&mut conn).map_err(|e| StartError::Database(e.to_string()))?
+            }
+        };
+        let keys = TokenKeys::new(secret.as_bytes(), settings.access_token_ttl_secs);
+        Ok((db, keys))
+    })
+    .await
+    .map_err(|e| StartError::Database(format!("start-up task: {e}")))?
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        let (db, keys) = prepare(&settings).await?;
+        let listener =
+            TcpListener::bind(&settings.listen).map_err(|source| StartError::Listen {
+                address: settings.listen.clone(),
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartError::Listen {
+            address: settings.listen.clone(),
+            source,
+        })?;
+        let workers = settings.workers;
+        let db_data = web::Data::new(db.clone());
+        let keys = web::Data::new(keys);
+        let settings = web::Data::new(settings);
+        let metrics = web::Data::new(metrics::Metrics::new());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(db_data.clone())
+                .app_data(keys.clone())
+                .app_data(settings.clone())
+                .app_data(metrics.clone())
+                .app_data(extract::json_config())
+                .app_data(extract::query_config())
+                .app_data(extract::path_config())
+                .app_data(extract::payload_config())
+                .wrap(from_fn(extract::problems_everywhere))
+                .wrap(from_fn(etag::etag))
+                .wrap(from_fn(idempotency::idempotency))
+                .wrap(Compress::default())
+                .wrap(from_fn(metrics::record))
+                .wrap(from_fn(locale::negotiate))
+                .wrap(TracingLogger::default())
+                .configure(routes)
+                .default_service(web::to(not_found))
+        })
+        .shutdown_timeout(10);
+        if let Some(workers) = workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartError::Listen {
+                address: address.to_string(),
+                source,
+            })?
+            .run();
+        tracing::info!(%address, backend = db.backend(), "listening");
+        Ok(Application {
+            port: address.port(),
+            server,
+            db,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until stopped, pruning expired idempotency keys, refresh tokens
+    /// and rate-limit windows in the background.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let pruner = tokio::spawn(prune_forever(self.db.clone()));
+        let result = self.server.await;
+        pruner.abort();
+        result
+    }
+}
+
+/// Every route, under `/api/v1` except the probes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(crate::health::healthz))
+        .route("/readyz", web::get().to(crate::health::readyz))
+        .route("/metrics", web::get().to(metrics::serve))
+        .service(
+            web::scope("/api/v1")
+                .configure(crate::auth::routes::configure)
+                .configure(crate::accounts::routes::configure)
+                .configure(crate::organizations::routes::configure)
+                .configure(crate::centres::routes::configure)
+                .route("/openapi.json", web::get().to(crate::openapi::serve)),
+        );
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(Code::NotFound.into())
+}
+
+async fn prune_forever(db: Db) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        let result = db
+            .run(|c| {
+                let keys = idempotency::prune(c)?;
+                let tokens = crate::auth::sessions::prune(c)?;
+                let windows = crate::auth::ratelimit::prune(c)?;
+                Ok((keys, tokens, windows))
+            })
+            .await;
+        match result {
+            Ok((keys, tokens, windows)) => tracing::debug!(keys, tokens, windows, "pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning failed"),
+        }
+    }
+}

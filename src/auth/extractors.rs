@@ -1,0 +1,131 @@
+//! `CurrentUser`: the caller behind a valid access token whose session is still
+//! live. `MaybeUser`: the same, or nobody when no token was sent.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use super::sessions;
+use super::tokens::TokenKeys;
+use crate::db::Db;
+use crate::error::{ApiError, Code};
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: String,
+    pub session_id: String,
+    pub is_admin: bool,
+}
+
+/// The bearer token of a request, if it sent an `Authorization: Bearer` header.
+pub fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|t| t.trim().to_owned())
+            .ok_or(ApiError::from(Code::Unauthenticated)),
+    )
+}
+
+/// What authenticating a request needs, taken from it before going async.
+struct Pending {
+    token: Option<Result<String, ApiError>>,
+    keys: Option<web::Data<TokenKeys>>,
+    db: Option<web::Data<Db>>,
+}
+
+impl Pending {
+    fn of(req: &HttpRequest) -> Pending {
+        Pending {
+            token: bearer(req),
+            keys: req.app_data::<web::Data<TokenKeys>>().cloned(),
+            db: req.app_data::<web::Data<Db>>().cloned(),
+        }
+    }
+}
+
+async fn authenticate(
+    token: String,
+    keys: Option<web::Data<TokenKeys>>,
+    db: Option<web::Data<Db>>,
+) -> Result<CurrentUser, ApiError> {
+    let (Some(keys), Some(db)) = (keys, db) else {
+        return Err(ApiError::internal(
+            "token keys or database missing from app data",
+        ));
+    };
+    let claims = keys.verify_access(&token)?;
+    let (session_id, user_id) = (claims.sid.clone(), claims.sub.clone());
+    let is_admin = db
+        .run(move |c| sessions::live_user(c, &session_id, &user_id))
+        .await?
+        .ok_or(ApiError::from(Code::Unauthenticated))?;
+    Ok(CurrentUser {
+        id: claims.sub,
+        session_id: claims.sid,
+        is_admin,
+    })
+}
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Pending { token, keys, db } = Pending::of(req);
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::from(Code::Unauthenticated))??;
+            authenticate(token, keys, db).await
+        })
+    }
+}
+
+/// An optional caller: no `Authorization` header is anonymous; a bad one is
+/// still `401`, so clients learn their token needs refreshing.
+#[derive(Clone, Debug)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Pending { token, keys, db } = Pending::of(req);
+        Box::pin(async move {
+            match token {
+                None => Ok(MaybeUser(None)),
+                Some(token) => Ok(MaybeUser(Some(authenticate(token?, keys, db).await?))),
+            }
+        })
+    }
+}
+
+/// A platform admin; anyone else signed in gets `403` before their body is read.
+#[derive(Clone, Debug)]
+pub struct Admin(pub CurrentUser);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            if user.is_admin {
+                Ok(Admin(user))
+            } else {
+                Err(Code::Forbidden.into())
+            }
+        })
+    }
+}

@@ -1,0 +1,161 @@
+//! Sessions: one per login, each with a chain of refresh tokens. Rotating a
+//! refresh token marks it used; presenting a used one again revokes the whole
+//! session, so a stolen token stops working for thief and owner alike.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::tokens::{hash_refresh_token, new_refresh_token};
+use crate::db::schema::{refresh_tokens, sessions, users};
+use crate::db::{self, DbConn};
+use crate::error::ApiError;
+
+/// A new session for `user_id`; returns (session id, refresh token).
+pub fn start(
+    conn: &mut DbConn,
+    user_id: &str,
+    ttl: chrono::Duration,
+) -> Result<(String, String), ApiError> {
+    let now = db::now();
+    let session_id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&session_id),
+            sessions::user_id.eq(user_id),
+            sessions::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    let refresh = add_refresh_token(conn, &session_id, now, ttl)?;
+    Ok((session_id, refresh))
+}
+
+fn add_refresh_token(
+    conn: &mut DbConn,
+    session_id: &str,
+    now: NaiveDateTime,
+    ttl: chrono::Duration,
+) -> Result<String, ApiError> {
+    let (token, hash) = new_refresh_token();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(hash),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::created_at.eq(now),
+            refresh_tokens::expires_at.eq(now + ttl),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// (session id, user id, expires at, rotated at, session revoked at)
+type TokenRow = (
+    String,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+/// What presenting a refresh token led to.
+pub enum Rotation {
+    /// A new refresh token for the same session.
+    Rotated {
+        user_id: String,
+        session_id: String,
+        refresh_token: String,
+    },
+    /// Unknown, expired, or its session is over.
+    Invalid,
+    /// Already rotated once: the session has now been revoked.
+    Reused,
+}
+
+/// Rotates `token` inside the caller's write transaction. The conditional update
+/// makes two concurrent rotations of one token end with exactly one winner.
+pub fn rotate(conn: &mut DbConn, token: &str, ttl: chrono::Duration) -> Result<Rotation, ApiError> {
+    let now = db::now();
+    let hash = hash_refresh_token(token);
+    let found: Option<TokenRow> = refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(&hash))
+        .select((
+            sessions::id,
+            sessions::user_id,
+            refresh_tokens::expires_at,
+            refresh_tokens::rotated_at,
+            sessions::revoked_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((session_id, user_id, expires_at, rotated_at, revoked_at)) = found else {
+        return Ok(Rotation::Invalid);
+    };
+    if revoked_at.is_some() || expires_at <= now {
+        return Ok(Rotation::Invalid);
+    }
+    let claimed = if rotated_at.is_none() {
+        diesel::update(refresh_tokens::table.find(&hash))
+            .filter(refresh_tokens::rotated_at.is_null())
+            .set(refresh_tokens::rotated_at.eq(now))
+            .execute(conn)?
+    } else {
+        0
+    };
+    if claimed == 0 {
+        revoke(conn, &session_id)?;
+        return Ok(Rotation::Reused);
+    }
+    let refresh_token = add_refresh_token(conn, &session_id, now, ttl)?;
+    Ok(Rotation::Rotated {
+        user_id,
+        session_id,
+        refresh_token,
+    })
+}
+
+pub fn revoke(conn: &mut DbConn, session_id: &str) -> Result<(), ApiError> {
+    diesel::update(sessions::table.find(session_id))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(db::now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session a refresh token belongs to, if it is `user_id`'s.
+pub fn session_of_refresh_token(
+    conn: &mut DbConn,
+    token: &str,
+    user_id: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(hash_refresh_token(token)))
+        .filter(sessions::user_id.eq(user_id))
+        .select(sessions::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// For each authenticated request: `Some(is_admin)` while the session is live.
+pub fn live_user(
+    conn: &mut DbConn,
+    session_id: &str,
+    user_id: &str,
+) -> Result<Option<bool>, ApiError> {
+    Ok(sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .select(users::is_admin)
+        .first(conn)
+        .optional()?)
+}
+
+/// Deletes refresh tokens past their expiry; run periodically.
+pub fn prune(conn: &mut DbConn) -> Result<usize, ApiError> {
+    Ok(
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(db::now())))
+            .execute(conn)?,
+    )
+}

@@ -1,0 +1,182 @@
+//! Settings: built-in defaults, then an optional `mulin.toml` (or the file named by
+//! `MULIN_CONFIG`), then `MULIN_*` environment variables. Passed explicitly; no
+//! globals. Secrets are never printed by `Debug`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of the service. README.md documents each one.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `MULIN_LISTEN`: the address to bind (`127.0.0.1:8080`; port 0 picks one).
+    pub listen: String,
+    /// `MULIN_DATABASE_URL`: a SQLite path (`mulin.db`, `sqlite://path`) or a
+    /// `postgres://` URL.
+    pub database_url: String,
+    /// `MULIN_JWT_SECRET`: HMAC key for access tokens, at least 32 bytes. When
+    /// absent one is generated and kept in the database, shared by all instances.
+    pub jwt_secret: Option<Secret>,
+    /// `MULIN_ACCESS_TOKEN_TTL_SECS`: access token lifetime (900 = 15 minutes).
+    pub access_token_ttl_secs: u64,
+    /// `MULIN_REFRESH_TOKEN_TTL_SECS`: refresh token lifetime (30 days).
+    pub refresh_token_ttl_secs: u64,
+    /// `MULIN_AUTH_RATE_LIMIT`: auth requests a minute per client address; 0 = off.
+    pub auth_rate_limit: u32,
+    /// `MULIN_BEHIND_PROXY`: take the client address from `X-Forwarded-For` /
+    /// `Forwarded` (only behind a proxy you run; otherwise clients can spoof it).
+    pub behind_proxy: bool,
+    /// `MULIN_POOL_SIZE`: database connections per instance (default 8 on SQLite,
+    /// 16 on PostgreSQL).
+    pub pool_size: Option<u32>,
+    /// `MULIN_POOL_TIMEOUT_SECS`: how long a request waits for a connection
+    /// before it gets `503`.
+    pub pool_timeout_secs: u64,
+    /// `MULIN_SQLITE_SYNCHRONOUS`: `full` (default) or `normal`.
+    pub sqlite_synchronous: Synchronous,
+    /// `MULIN_SQLITE_BUSY_TIMEOUT_MS`: how long a SQLite writer waits for the lock.
+    pub sqlite_busy_timeout_ms: u64,
+    /// `MULIN_WORKERS`: HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// `MULIN_IDEMPOTENCY_WAIT_MS`: how long a request waits for a concurrent
+    /// request with the same `Idempotency-Key` before answering `409`.
+    pub idempotency_wait_ms: u64,
+    /// `MULIN_LOG_FORMAT`: `pretty` (default) or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "mulin.db".into(),
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            auth_rate_limit: 60,
+            behind_proxy: false,
+            pool_size: None,
+            pool_timeout_secs: 5,
+            sqlite_synchronous: Synchronous::Full,
+            sqlite_busy_timeout_ms: 10_000,
+            workers: None,
+            idempotency_wait_ms: 5_000,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl Synchronous {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A secret string: usable, never shown.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("MULIN_JWT_SECRET must be at least 32 bytes (it has {0})")]
+    ShortSecret(usize),
+}
+
+impl Settings {
+    /// Defaults → `mulin.toml` (or `$MULIN_CONFIG`) → `MULIN_*` variables.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let file = std::env::var_os("MULIN_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("mulin.toml"));
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("MULIN_").ignore(&["config", "test_database_url"]))
+            .extract()
+            .map_err(Box::new)?;
+        settings.validate()
+    }
+
+    /// Refuses settings the service must not start with.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose().len() < 32 {
+                return Err(ConfigError::ShortSecret(secret.expose().len()));
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size
+            .unwrap_or(match crate::db::Backend::from_url(&self.database_url) {
+                crate::db::Backend::Postgres(_) => 16,
+                crate::db::Backend::Sqlite(_) => 8,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_jwt_secret_is_refused() {
+        let settings = Settings {
+            jwt_secret: Some(Secret::new("too short")),
+            ..Settings::default()
+        };
+        assert!(matches!(
+            settings.validate(),
+            Err(ConfigError::ShortSecret(9))
+        ));
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let settings = Settings {
+            jwt_secret: Some(Secret::new("x".repeat(40))),
+            ..Settings::default()
+        };
+        assert!(!format!("{settings:?}").contains("xxxx"));
+    }
+}

@@ -1,0 +1,110 @@
+//! Extractor configuration: bodies over 64 KiB, non-JSON bodies, unknown fields
+//! and malformed queries become problem+json with their stable codes, and any
+//! bare error status left by the framework (404 for an unknown route, 405…) is
+//! rewritten as problem+json too.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpRequest, ResponseError, web};
+
+use crate::error::{ApiError, Code, PROBLEM_JSON};
+
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(|err, _req: &HttpRequest| json_error(err).into())
+}
+
+pub fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            Code::PayloadTooLarge.into()
+        }
+        JsonPayloadError::ContentType => Code::UnsupportedMediaType.into(),
+        JsonPayloadError::Payload(PayloadError::Overflow) => Code::PayloadTooLarge.into(),
+        JsonPayloadError::Deserialize(e) => ApiError::InvalidBody(e.to_string()),
+        other => ApiError::InvalidBody(other.to_string()),
+    }
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let QueryPayloadError::Deserialize(e) = err else {
+            return ApiError::InvalidQuery(err.to_string()).into();
+        };
+        ApiError::InvalidQuery(e.to_string()).into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err, _req| ApiError::from(Code::NotFound).into())
+}
+
+pub fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::new(BODY_LIMIT)
+}
+
+/// Middleware: any 4xx/5xx answer that is not already problem+json (the router's
+/// 404 and 405, a framework-level 413…) is replaced by the problem for its status.
+pub async fn problems_everywhere(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if status.as_u16() < 400 || is_problem {
+        return Ok(res.map_into_boxed_body());
+    }
+    let code = match status {
+        StatusCode::NOT_FOUND => Code::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+        StatusCode::UNAUTHORIZED => Code::Unauthenticated,
+        StatusCode::FORBIDDEN => Code::Forbidden,
+        s if s.is_client_error() => Code::InvalidBody,
+        _ => Code::Internal,
+    };
+    let error = if code == Code::Internal {
+        ApiError::internal(format!("bare {status} from the framework"))
+    } else {
+        ApiError::from(code)
+    };
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, error.error_response()))
+}
+
+/// `Guarded(guard, value)`: extracts `G` (who is calling) to completion before
+/// `T` (usually the JSON body), so a caller who may not call gets `401`/`403`
+/// whatever they sent, instead of whichever error happened to resolve first.
+pub struct Guarded<G, T>(pub G, pub T);
+
+impl<G, T> actix_web::FromRequest for Guarded<G, T>
+where
+    G: actix_web::FromRequest + 'static,
+    T: actix_web::FromRequest + 'static,
+    G::Error: Into<Error>,
+    T::Error: Into<Error>,
+{
+    type Error = Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let guard = G::from_request(req, payload);
+        let value = T::from_request(req, payload);
+        Box::pin(async move {
+            let guard = guard.await.map_err(Into::into)?;
+            let value = value.await.map_err(Into::into)?;
+            Ok(Guarded(guard, value))
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! Cross-cutting HTTP behaviour shared by every feature: language negotiation,
+//! extractor error mapping, pagination, ETags, idempotency keys, metrics and the
+//! catch-all that turns any bare error status into problem+json.
+
+pub mod etag;
+pub mod extract;
+pub mod idempotency;
+pub mod locale;
+pub mod metrics;
+pub mod pagination;

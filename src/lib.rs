@@ -1,0 +1,18 @@
+//! Mulin (睦邻): the resident-engagement backend for Shanghai's neighbourhood
+//! centres. The binary in `main.rs` is a thin CLI over this library.
+
+#[macro_use]
+pub mod db;
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod centres;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod organizations;
+pub mod validate;

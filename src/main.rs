@@ -1,0 +1,144 @@
+//! The `mulin` command: `serve [--demo]`, `migrate`, `openapi`, `admin grant`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mulin::accounts::{Phone, queries as users};
+use mulin::app::{self, Application};
+use mulin::config::{LogFormat, Settings};
+use mulin::db::{Db, migrations};
+use tracing_subscriber::EnvFilter;
+
+/// Mulin (睦邻): resident engagement backend for neighbourhood centres.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve the API.
+    Serve {
+        /// Fill an empty database with sample centres, organizations and logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Platform administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make the account with this phone number a platform admin.
+    Grant { phone: String },
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        return match mulin::openapi::to_json() {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(settings.log_format);
+    match run(cli.command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve { demo } => {
+            if demo {
+                let (db, _) = app::prepare(&settings).await?;
+                seed_demo(db).await?;
+            }
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await?;
+        }
+        Command::Migrate => {
+            tokio::task::spawn_blocking(
+                move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+                    let db = Db::connect(&settings)?;
+                    let applied = migrations::run_pending(&mut *db.get()?)?;
+                    println!("{} migration(s) applied", applied.len());
+                    Ok(())
+                },
+            )
+            .await?
+            .map_err(|e| e.to_string())?;
+        }
+        Command::Admin {
+            command: AdminCommand::Grant { phone },
+        } => {
+            let phone = Phone::parse(&phone)
+                .map_err(|_| format!("{phone} is not a mainland mobile number"))?;
+            let (db, _) = app::prepare(&settings).await?;
+            let shown = phone.to_string();
+            let granted = db.run(move |c| users::grant_admin(c, &phone)).await?;
+            if !granted {
+                return Err(format!("no account uses {shown}; register it first").into());
+            }
+            println!("{shown} is now a platform admin");
+        }
+        Command::Openapi => {}
+    }
+    Ok(())
+}
+
+async fn seed_demo(db: Db) -> Result<(), Box<dyn std::error::Error>> {
+    match db.run(mulin::demo::seed).await? {
+        None => println!("demo: the database already has accounts; nothing added"),
+        Some(logins) => {
+            println!(
+                "demo data added. Every demo login uses the password {}",
+                mulin::demo::PASSWORD
+            );
+            for login in logins {
+                println!("  {:<16} {}", login.phone, login.who);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The OpenAPI document, generated from the handlers' annotations. `mulin
+//! openapi` writes it to `openapi/openapi.json`; a test fails when that file and
+//! the code disagree.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{accounts, auth, centres, error, health, organizations};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Mulin API",
+        version = "1",
+        description = "Mulin (睦邻): residents join the activities of their neighbourhood's \
+                       social organizations; staff run them; centre screens show them live. \
+                       Errors are application/problem+json with a stable `code`.",
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        auth::routes::register,
+        auth::routes::login,
+        auth::routes::refresh,
+        auth::routes::logout,
+        accounts::routes::get_me,
+        accounts::routes::patch_me,
+        organizations::routes::create,
+        organizations::routes::list,
+        organizations::routes::get,
+        organizations::routes::approve,
+        organizations::routes::suspend,
+        organizations::routes::members,
+        organizations::routes::add_member,
+        organizations::routes::remove_member,
+        centres::routes::create,
+        centres::routes::list,
+        centres::routes::get,
+    ),
+    components(schemas(error::Problem, error::ProblemField)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Register, sign in, refresh, sign out"),
+        (name = "accounts", description = "The signed-in user"),
+        (name = "organizations", description = "Community social organizations and their members"),
+        (name = "centres", description = "Neighbourhood centres"),
+        (name = "operations", description = "Probes"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as pretty JSON with a trailing newline, exactly as committed.
+pub fn to_json() -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(&ApiDoc::openapi())?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn serve() -> HttpResponse {
+    match to_json() {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(text),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}

@@ -1,0 +1,183 @@
+//! The `organizations` and `memberships` tables.
+
+use diesel::prelude::*;
+
+use super::{MemberView, Organization, Role, VERIFIED};
+use crate::accounts::MembershipView;
+use crate::auth::CurrentUser;
+use crate::db::schema::{memberships, organizations, users};
+use crate::db::{self, DbConn};
+use crate::error::{ApiError, Code};
+use crate::http::pagination::Page;
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Organization>, ApiError> {
+    Ok(organizations::table
+        .find(id)
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Serializes membership changes of one organization. SQLite's `BEGIN
+/// IMMEDIATE` already serializes writers; PostgreSQL takes the row lock.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
+    if let DbConn::Pg(c) = conn {
+        organizations::table
+            .find(id)
+            .select(organizations::id)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
+pub fn role_of(conn: &mut DbConn, org_id: &str, user_id: &str) -> Result<Option<Role>, ApiError> {
+    let role: Option<String> = memberships::table
+        .find((org_id, user_id))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?;
+    role.map(|r| Role::parse(&r).map_err(|_| ApiError::internal(format!("stored role {r}"))))
+        .transpose()
+}
+
+/// Creates an organization with its creator as owner.
+pub fn create(conn: &mut DbConn, org: &Organization) -> Result<(), ApiError> {
+    diesel::insert_into(organizations::table)
+        .values(org)
+        .execute(conn)?;
+    add_member(conn, &org.id, &org.created_by, Role::Owner)?;
+    Ok(())
+}
+
+pub fn set_status(conn: &mut DbConn, id: &str, status: &str) -> Result<Organization, ApiError> {
+    let changed = diesel::update(organizations::table.find(id))
+        .set((
+            organizations::status.eq(status),
+            organizations::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(Code::NotFound.into());
+    }
+    find(conn, id)?.ok_or(ApiError::from(Code::NotFound))
+}
+
+/// A page of organizations the caller may see, oldest first.
+pub fn list(
+    conn: &mut DbConn,
+    user: Option<&CurrentUser>,
+    category: Option<&str>,
+    page: &Page,
+) -> Result<Vec<Organization>, ApiError> {
+    let mut query = organizations::table
+        .select(Organization::as_select())
+        .order((organizations::created_at.asc(), organizations::id.asc()))
+        .limit(page.limit + 1)
+        .into_boxed();
+    query = match user {
+        Some(u) if u.is_admin => query,
+        Some(u) => query.filter(
+            organizations::status
+                .eq(VERIFIED)
+                .or(organizations::id.eq_any(
+                    memberships::table
+                        .filter(memberships::user_id.eq(u.id.clone()))
+                        .select(memberships::organization_id),
+                )),
+        ),
+        None => query.filter(organizations::status.eq(VERIFIED)),
+    };
+    if let Some(category) = category {
+        query = query.filter(organizations::category.eq(category.to_owned()));
+    }
+    if let Some((at, id)) = &page.after {
+        query = query.filter(
+            organizations::created_at
+                .gt(*at)
+                .or(organizations::created_at
+                    .eq(*at)
+                    .and(organizations::id.gt(id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn add_member(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    role: Role,
+) -> Result<(), ApiError> {
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::organization_id.eq(org_id),
+            memberships::user_id.eq(user_id),
+            memberships::role.eq(role.as_str()),
+            memberships::created_at.eq(db::now()),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            if db::is_unique_violation(&e) {
+                ApiError::from(Code::AlreadyMember)
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+pub fn remove_member(conn: &mut DbConn, org_id: &str, user_id: &str) -> Result<(), ApiError> {
+    diesel::delete(memberships::table.find((org_id, user_id))).execute(conn)?;
+    Ok(())
+}
+
+pub fn count_owners(conn: &mut DbConn, org_id: &str) -> Result<i64, ApiError> {
+    Ok(memberships::table
+        .filter(memberships::organization_id.eq(org_id))
+        .filter(memberships::role.eq(Role::Owner.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn members(conn: &mut DbConn, org_id: &str) -> Result<Vec<MemberView>, ApiError> {
+    let rows: Vec<(String, String, String)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::organization_id.eq(org_id))
+        .order((memberships::created_at.asc(), memberships::user_id.asc()))
+        .select((memberships::user_id, users::display_name, memberships::role))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, display_name, role)| MemberView {
+            user_id,
+            display_name,
+            role,
+        })
+        .collect())
+}
+
+/// Every organization `user_id` belongs to, for `/me`.
+pub fn memberships_of(conn: &mut DbConn, user_id: &str) -> Result<Vec<MembershipView>, ApiError> {
+    let rows: Vec<(String, String, String)> = memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::user_id.eq(user_id))
+        .order(memberships::created_at.asc())
+        .select((
+            memberships::organization_id,
+            organizations::name,
+            memberships::role,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(organization_id, organization_name, role)| MembershipView {
+                organization_id,
+                organization_name,
+                role,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,322 @@
+//! Spawning a real server on port 0 against a fresh database, and the small
+//! client helpers the tests share.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, RunQueryDsl};
+use mulin::app::Application;
+use mulin::config::{Secret, Settings};
+use mulin::db::Db;
+use reqwest::{Method, Response};
+use serde_json::{Value, json};
+
+pub const JWT_SECRET: &str = "test-only-secret-which-is-long-enough-0123456789";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs a test body once on SQLite and once on PostgreSQL (the latter only when
+/// `MULIN_TEST_DATABASE_URL` is set). The body receives the `Kind` to spawn.
+#[macro_export]
+macro_rules! both_databases {
+    ($(#[$meta:meta])* async fn $name:ident($kind:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($kind: $crate::helpers::Kind) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                run($crate::helpers::Kind::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                match $crate::helpers::Kind::postgres() {
+                    Some(kind) => run(kind).await,
+                    None => eprintln!("skipped: MULIN_TEST_DATABASE_URL is not set"),
+                }
+            }
+        }
+    };
+}
+
+#[derive(Clone, Debug)]
+pub enum Kind {
+    Sqlite,
+    /// The server URL of a PostgreSQL cluster where test databases are created.
+    Postgres(String),
+}
+
+impl Kind {
+    pub fn postgres() -> Option<Kind> {
+        std::env::var("MULIN_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(Kind::Postgres)
+    }
+}
+
+/// A database that exists for one test and is dropped after it.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub fn create(kind: &Kind) -> (TestDb, String) {
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = dir.path().join("mulin-test.db").display().to_string();
+                (TestDb::Sqlite { _dir: dir }, url)
+            }
+            Kind::Postgres(admin_url) => {
+                let name = format!("mulin_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(admin_url)
+                    .expect("PostgreSQL at MULIN_TEST_DATABASE_URL is reachable");
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                let url = format!("{base}/{name}");
+                (
+                    TestDb::Postgres {
+                        admin_url: admin_url.clone(),
+                        name,
+                    },
+                    url,
+                )
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut conn);
+            }
+        }
+    }
+}
+
+pub fn test_settings(database_url: String) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url,
+        jwt_secret: Some(Secret::new(JWT_SECRET)),
+        auth_rate_limit: 0,
+        workers: Some(2),
+        pool_size: Some(10),
+        ..Settings::default()
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    handle: ServerHandle,
+    // Dropped last: the database outlives the server.
+    _test_db: TestDb,
+}
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub phone: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+static PHONES: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh, valid mobile number.
+pub fn new_phone() -> String {
+    let n = PHONES.fetch_add(1, Ordering::Relaxed);
+    format!("1390{:07}", n % 10_000_000)
+}
+
+impl TestApp {
+    pub async fn spawn(kind: Kind) -> TestApp {
+        Self::spawn_with(kind, |_| {}).await
+    }
+
+    pub async fn spawn_with(kind: Kind, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let (test_db, database_url) = TestDb::create(&kind);
+        let mut settings = test_settings(database_url.clone());
+        tweak(&mut settings);
+        Self::start(settings, test_db).await
+    }
+
+    /// Starts a server on an existing database (the caller keeps it alive).
+    pub async fn start(settings: Settings, test_db: TestDb) -> TestApp {
+        let app = Application::build(settings).await.expect("server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        let db = app.db().clone();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("client");
+        TestApp {
+            address,
+            client,
+            db,
+            handle,
+            _test_db: test_db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("/api/")
+            || !path.starts_with('/')
+            || path.starts_with("/healthz")
+            || path.starts_with("/readyz")
+            || path.starts_with("/metrics")
+        {
+            format!("{}{path}", self.address)
+        } else {
+            format!("{}/api/v1{path}", self.address)
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token)
+            .send()
+            .await
+            .expect("GET sent")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .expect("DELETE sent")
+    }
+
+    pub async fn register_as(&self, phone: &str, name: &str) -> Session {
+        let res = self
+            .post(
+                "/auth/register",
+                None,
+                json!({"phone": phone, "password": PASSWORD, "display_name": name}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "register {phone}");
+        session(res.json().await.expect("token pair"))
+    }
+
+    pub async fn register(&self, name: &str) -> Session {
+        self.register_as(&new_phone(), name).await
+    }
+
+    /// A registered user made platform admin the way operators do it.
+    pub async fn admin(&self) -> Session {
+        let session = self.register("管理员").await;
+        let phone = mulin::accounts::Phone::parse(&session.phone).expect("phone");
+        let granted = self
+            .db
+            .run(move |c| mulin::accounts::queries::grant_admin(c, &phone))
+            .await
+            .expect("grant admin");
+        assert!(granted);
+        session
+    }
+
+    /// A verified organization owned by a new user.
+    pub async fn verified_org(&self, admin: &Session, name: &str) -> (String, Session) {
+        let owner = self.register(&format!("{name} owner")).await;
+        let org = self
+            .post(
+                "/organizations",
+                Some(&owner.access),
+                json!({"name": name, "category": "life_service"}),
+            )
+            .await;
+        assert_eq!(org.status(), 201);
+        let org: Value = org.json().await.expect("org");
+        let id = org["id"].as_str().expect("id").to_owned();
+        let approved = self
+            .post(
+                &format!("/organizations/{id}/approve"),
+                Some(&admin.access),
+                json!({}),
+            )
+            .await;
+        assert_eq!(approved.status(), 200);
+        (id, owner)
+    }
+
+    pub fn stop(&self) {
+        // Sends the stop command at once; the returned future only waits for it.
+        drop(self.handle.stop(false));
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn session(pair: Value) -> Session {
+    Session {
+        user_id: pair["user"]["id"].as_str().expect("user id").to_owned(),
+        phone: pair["user"]["phone"].as_str().expect("phone").to_owned(),
+        access: pair["access_token"].as_str().expect("access").to_owned(),
+        refresh: pair["refresh_token"].as_str().expect("refresh").to_owned(),
+    }
+}
+
+/// Asserts a problem+json answer with this status and code; returns the body.
+pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status for expected {code}");
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content-type {content_type}"
+    );
+    let body: Value = res.json().await.expect("problem body");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    body
+}

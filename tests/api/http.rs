@@ -1,0 +1,190 @@
+//! Cross-cutting HTTP behaviour: bad input never gets a 5xx, idempotency keys,
+//! ETags, compression, probes and metrics.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_databases;
+use crate::helpers::*;
+
+both_databases! {
+    async fn every_malformed_body_gets_a_4xx_problem_and_never_a_5xx(kind) {
+        let app = TestApp::spawn(kind).await;
+        let user = app.register("测试员").await;
+        let huge = "x".repeat(1024 * 1024);
+        let cases: Vec<(&str, String, &str, u16, &str)> = vec![
+            ("/organizations", "{\"name\": 1, \"category\": \"charity\"}".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", "{\"name\": \"a\", \"category\": \"charity\", \"extra\": true}".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", "{\"name\": \"a\"".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", "[]".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", "null".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", "".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", format!("{{\"name\": \"{huge}\", \"category\": \"charity\"}}"), "application/json", 413, "payload_too_large"),
+            ("/organizations", "name=a".into(), "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+            ("/organizations", "{\"name\": \"\", \"category\": \"charity\"}".into(), "application/json", 422, "validation_failed"),
+            ("/organizations", format!("{{\"name\": \"{}\", \"category\": \"charity\"}}", "长".repeat(101)), "application/json", 422, "validation_failed"),
+            ("/organizations", "{\"name\": \"a\\u0000b\", \"category\": \"charity\"}".into(), "application/json", 422, "validation_failed"),
+            ("/organizations", "{\"name\": \"a\", \"category\": \"charity\", \"contact_phone\": \"call me maybe\"}".into(), "application/json", 422, "validation_failed"),
+            ("/auth/register", "{\"phone\": 13812345678, \"password\": \"x\", \"display_name\": \"y\"}".into(), "application/json", 400, "invalid_body"),
+            ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": 1e300}".into(), "application/json", 400, "invalid_body"),
+            ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": 99999999999999999999999}".into(), "application/json", 400, "invalid_body"),
+            ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": -5}".into(), "application/json", 422, "validation_failed"),
+            ("/auth/register", "{\"phone\": \"😀😀😀\", \"password\": \"12345678\", \"display_name\": \"😀\"}".into(), "application/json", 422, "validation_failed"),
+            ("/auth/login", "{\"phone\": \"13812345678\"}".into(), "application/json", 400, "invalid_body"),
+            ("/auth/refresh", "{\"refresh_token\": \"\"}".into(), "application/json", 401, "unauthenticated"),
+            ("/auth/refresh", format!("{{\"refresh_token\": \"{}\"}}", "r".repeat(5000)), "application/json", 401, "unauthenticated"),
+            ("/centres", "{}".into(), "application/json", 403, "forbidden"),
+            ("/organizations/not-a-uuid/approve", "{}".into(), "application/json", 403, "forbidden"),
+            ("/organizations/not-a-uuid/members", "{\"phone\": \"13812345678\", \"role\": \"boss\"}".into(), "application/json", 422, "validation_failed"),
+        ];
+        for (path, body, content_type, status, code) in cases {
+            let res = app
+                .request(Method::POST, path, Some(&user.access))
+                .header("content-type", content_type)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), status, "{path} {}", &body[..body.len().min(80)]);
+            assert_problem(res, status, code).await;
+        }
+        // Who is calling is decided before the body is read, on both databases.
+        let resident = app.register("普通居民").await;
+        for _ in 0..5 {
+            let res = app.request(Method::POST, "/organizations", None).json(&json!({"bogus": 1})).send().await.unwrap();
+            assert_problem(res, 401, "unauthenticated").await;
+            let res = app.request(Method::POST, "/centres", Some(&resident.access)).json(&json!({"bogus": 1})).send().await.unwrap();
+            assert_problem(res, 403, "forbidden").await;
+        }
+        // Nothing half-written: the only organizations are none at all.
+        let mine: Value = app.get("/organizations", Some(&user.access)).await.json().await.unwrap();
+        assert_eq!(mine["items"], json!([]));
+
+        assert_problem(app.get("/no/such/route", None).await, 404, "not_found").await;
+        let res = app.request(Method::PUT, "/organizations", Some(&user.access)).send().await.unwrap();
+        assert!(res.status().is_client_error());
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+        let res = app.request(Method::POST, "/organizations", Some(&user.access)).header("idempotency-key", "").json(&json!({})).send().await.unwrap();
+        assert_problem(res, 400, "invalid_idempotency_key").await;
+        let res = app.request(Method::POST, "/organizations", Some(&user.access)).header("idempotency-key", "k".repeat(256)).json(&json!({})).send().await.unwrap();
+        assert_problem(res, 400, "invalid_idempotency_key").await;
+    }
+}
+
+both_databases! {
+    async fn twenty_identical_requests_with_one_idempotency_key_make_one_organization(kind) {
+        let app = TestApp::spawn(kind).await;
+        let user = app.register("重复提交").await;
+        let body = json!({"name": "只应创建一次", "category": "charity"});
+        let key = uuid::Uuid::new_v4().to_string();
+        let requests = (0..20).map(|_| {
+            app.request(Method::POST, "/organizations", Some(&user.access))
+                .header("idempotency-key", &key)
+                .json(&body)
+                .send()
+        });
+        let responses = futures_util::future::join_all(requests).await;
+        let mut bodies = Vec::new();
+        let mut replayed = 0;
+        for res in responses {
+            let res = res.unwrap();
+            assert_eq!(res.status(), 201);
+            if res.headers().get("idempotent-replayed").is_some_and(|v| v == "true") {
+                replayed += 1;
+            }
+            bodies.push(res.bytes().await.unwrap());
+        }
+        assert_eq!(replayed, 19, "all but the first are replays");
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]), "20 identical bodies");
+        let mine: Value = app.get("/organizations", Some(&user.access)).await.json().await.unwrap();
+        assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+
+        let other = app
+            .request(Method::POST, "/organizations", Some(&user.access))
+            .header("idempotency-key", &key)
+            .json(&json!({"name": "另一个", "category": "charity"}))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(other, 422, "idempotency_key_reused").await;
+
+        // Keys belong to their caller: another user with the same key is a new request.
+        let stranger = app.register("另一人").await;
+        let res = app
+            .request(Method::POST, "/organizations", Some(&stranger.access))
+            .header("idempotency-key", &key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        assert!(res.headers().get("idempotent-replayed").is_none());
+    }
+}
+
+both_databases! {
+    async fn a_refused_request_is_replayed_as_refused_and_a_fixed_one_needs_a_new_key(kind) {
+        let app = TestApp::spawn(kind).await;
+        let user = app.register("提交错误").await;
+        let key = "retry-me-please";
+        let send = |body: Value| {
+            app.request(Method::POST, "/organizations", Some(&user.access)).header("idempotency-key", key).json(&body).send()
+        };
+        let bad = json!({"name": "", "category": "charity"});
+        assert_problem(send(bad.clone()).await.unwrap(), 422, "validation_failed").await;
+        let again = send(bad).await.unwrap();
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_problem(again, 422, "validation_failed").await;
+    }
+}
+
+both_databases! {
+    async fn gets_carry_an_etag_and_answer_304_when_nothing_changed(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        app.verified_org(&admin, "缓存测试").await;
+        let first = app.get("/organizations", None).await;
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let again = app.request(Method::GET, "/organizations", None).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(again.status(), 304);
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+        assert!(again.bytes().await.unwrap().is_empty());
+
+        app.verified_org(&admin, "新组织").await;
+        let changed = app.request(Method::GET, "/organizations", None).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(changed.status(), 200);
+        assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    }
+}
+
+both_databases! {
+    async fn responses_are_compressed_for_clients_that_accept_it(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        for i in 0..5 {
+            app.verified_org(&admin, &format!("压缩测试组织{i}")).await;
+        }
+        for encoding in ["gzip", "br"] {
+            let res = app.request(Method::GET, "/organizations", None).header("accept-encoding", encoding).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["content-encoding"], encoding);
+        }
+        let plain = app.get("/organizations", None).await;
+        assert!(plain.headers().get("content-encoding").is_none());
+    }
+}
+
+both_databases! {
+    async fn probes_and_metrics_answer(kind) {
+        let app = TestApp::spawn(kind.clone()).await;
+        let health: Value = app.get("/healthz", None).await.json().await.unwrap();
+        assert_eq!(health["status"], "ok");
+        let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
+        let backend = match kind { Kind::Sqlite => "sqlite", Kind::Postgres(_) => "postgres" };
+        assert_eq!(ready["database"], backend);
+        let metrics = app.get("/metrics", None).await.text().await.unwrap();
+        assert!(metrics.contains("mulin_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"), "{metrics}");
+        assert!(metrics.contains("mulin_http_request_duration_seconds"));
+    }
+}
