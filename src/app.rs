@@ -90,6 +90,7 @@ impl Application {
                 .wrap(from_fn(extract::problems_everywhere))
                 .wrap(from_fn(etag::etag))
                 .wrap(from_fn(idempotency::idempotency))
+                .wrap(from_fn(extract::reject_oversized))
                 .wrap(Compress::default())
                 .wrap(from_fn(metrics::record))
                 .wrap(from_fn(locale::negotiate))

@@ -13,6 +13,9 @@ use actix_web::{Error, HttpRequest, ResponseError, web};
 use crate::error::{ApiError, Code, PROBLEM_JSON};
 
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Oversized bodies up to this size are read and discarded before the `413`, so
+/// the client gets the answer instead of a connection reset mid-upload.
+const DRAIN_LIMIT: u64 = 4 * 1024 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
@@ -106,5 +109,33 @@ where
             let value = value.await.map_err(Into::into)?;
             Ok(Guarded(guard, value))
         })
+    }
+}
+
+/// Middleware: a body declared larger than 64 KiB is refused with `413` before
+/// anything reads it.
+pub async fn reject_oversized(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    use futures_util::StreamExt;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > BODY_LIMIT as u64 => {
+            if len <= DRAIN_LIMIT {
+                let mut payload = actix_web::HttpMessage::take_payload(&mut req);
+                while let Some(Ok(_)) = payload.next().await {}
+            }
+            let (req, _) = req.into_parts();
+            Ok(ServiceResponse::new(
+                req,
+                ApiError::from(Code::PayloadTooLarge).error_response(),
+            ))
+        }
+        _ => Ok(next.call(req).await?.map_into_boxed_body()),
     }
 }
