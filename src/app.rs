@@ -150,6 +150,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::accounts::routes::configure)
                 .configure(crate::organizations::routes::configure)
                 .configure(crate::centres::routes::configure)
+                .configure(crate::events::routes::configure)
+                .configure(crate::registrations::routes::configure)
                 .route("/openapi.json", web::get().to(crate::openapi::serve)),
         );
 }

@@ -1,13 +1,19 @@
 //! `mulin serve --demo`: fills an empty database with a platform admin, three
-//! centres, four organizations (one per category) with their staff, and a dozen
-//! residents, and returns the logins to print.
+//! centres, four organizations (one per category) with their staff, a dozen
+//! residents and a week of published activities with some sign-ups, and returns
+//! the logins to print.
+
+use chrono::{Duration, TimeZone};
+use diesel::prelude::*;
 
 use crate::accounts::{User, queries as users};
 use crate::auth::passwords::{self, Password};
 use crate::centres::{Centre, queries as centres};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::events::{Event, PUBLISHED, queries as events};
 use crate::organizations::{Organization, Role, VERIFIED, queries as orgs};
+use crate::registrations::queries as registrations;
 
 pub const PASSWORD: &str = "mulin-demo-2026";
 
@@ -23,22 +29,43 @@ const CENTRES: [(&str, &str, &str, &str); 3] = [
     ("天平睦邻中心", "天平路 300 号", "天平路街道", "徐汇区"),
 ];
 
-const ORGANIZATIONS: [(&str, &str, &str); 4] = [
+/// (name, category, description, its weekly activity, event category, hour, capacity)
+const ORGANIZATIONS: [(&str, &str, &str, &str, &str, u32, i32); 4] = [
     (
         "古美助老餐桌",
         "life_service",
         "为社区老人提供助餐与送餐服务",
+        "助老餐桌：午餐",
+        "meal_help",
+        11,
+        30,
     ),
-    ("塘桥邻里互助会", "charity", "志愿服务与邻里互助"),
+    (
+        "塘桥邻里互助会",
+        "charity",
+        "志愿服务与邻里互助",
+        "志愿者服务日",
+        "volunteering",
+        14,
+        20,
+    ),
     (
         "天平社区花园队",
         "culture_sports",
         "社区花园、健身操与文化活动",
+        "社区花园：一起种植",
+        "garden",
+        9,
+        15,
     ),
     (
         "睦邻法律咨询站",
         "mediation",
         "房屋征收等法律咨询与矛盾调解",
+        "房屋征收法律咨询",
+        "legal_aid",
+        15,
+        8,
     ),
 ];
 
@@ -77,9 +104,56 @@ fn person(phone: &str, name: &str, birth_year: i32, hash: &str, is_admin: bool) 
     }
 }
 
+fn activity(
+    org: &Organization,
+    centre: &Centre,
+    title: &str,
+    category: &str,
+    day: i64,
+    hour: u32,
+    capacity: i32,
+) -> Event {
+    let now = db::now();
+    let tz = centre.tz();
+    let date = tz.from_utc_datetime(&now).date_naive() + Duration::days(day);
+    let starts_at = date
+        .and_hms_opt(hour, 0, 0)
+        .and_then(|local| tz.from_local_datetime(&local).earliest())
+        .map_or(now + Duration::days(day), |t| t.naive_utc());
+    Event {
+        id: uuid::Uuid::new_v4().to_string(),
+        organization_id: org.id.clone(),
+        series_id: None,
+        title: title.to_owned(),
+        description: Some(format!("{}主办，欢迎邻居们参加。", org.name)),
+        category: category.to_owned(),
+        centre_id: Some(centre.id.clone()),
+        location: Some("一楼多功能厅".into()),
+        starts_at,
+        ends_at: starts_at + Duration::minutes(90),
+        capacity,
+        waitlist_enabled: true,
+        max_party_size: 2,
+        registration_opens_at: None,
+        registration_closes_at: None,
+        min_age: None,
+        max_age: None,
+        accessibility: Some("无障碍通道".into()),
+        tags: "[]".into(),
+        status: PUBLISHED.into(),
+        cancel_reason: None,
+        confirmed_seats: 0,
+        waitlist_seats: 0,
+        checked_in_count: 0,
+        waitlist_seq: 0,
+        created_by: org.created_by.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// Seeds the demo data when the database has no users; `None` otherwise.
 pub fn seed(conn: &mut DbConn) -> Result<Option<Vec<Login>>, ApiError> {
-    use diesel::prelude::*;
     let existing: i64 = crate::db::schema::users::table.count().get_result(conn)?;
     if existing > 0 {
         return Ok(None);
@@ -95,24 +169,38 @@ pub fn seed(conn: &mut DbConn) -> Result<Option<Vec<Login>>, ApiError> {
             who: "platform admin".into(),
         });
 
+        let mut all_centres = Vec::new();
         for (name, address, street, district) in CENTRES {
             let now = db::now();
-            centres::insert(
-                c,
-                &Centre {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    name: name.into(),
-                    address: address.into(),
-                    street: street.into(),
-                    district: district.into(),
-                    timezone: crate::centres::DEFAULT_TIMEZONE.into(),
-                    created_at: now,
-                    updated_at: now,
-                },
-            )?;
+            let centre = Centre {
+                id: uuid::Uuid::new_v4().to_string(),
+                name: name.into(),
+                address: address.into(),
+                street: street.into(),
+                district: district.into(),
+                timezone: crate::centres::DEFAULT_TIMEZONE.into(),
+                created_at: now,
+                updated_at: now,
+            };
+            centres::insert(c, &centre)?;
+            all_centres.push(centre);
         }
 
-        for (i, (name, category, description)) in ORGANIZATIONS.into_iter().enumerate() {
+        let mut residents = Vec::new();
+        for (i, name) in RESIDENTS.into_iter().enumerate() {
+            let born = 1940 + i32::try_from(i * 3).unwrap_or(0);
+            let resident = person(&format!("+861370000{i:04}"), name, born, &hash, false);
+            users::insert(c, &resident)?;
+            logins.push(Login {
+                phone: resident.phone.clone(),
+                who: format!("resident {name}"),
+            });
+            residents.push(resident);
+        }
+
+        for (i, (name, category, description, title, event_category, hour, capacity)) in
+            ORGANIZATIONS.into_iter().enumerate()
+        {
             let owner = person(
                 &format!("+86139000000{i}0"),
                 &format!("{name}负责人"),
@@ -151,21 +239,22 @@ pub fn seed(conn: &mut DbConn) -> Result<Option<Vec<Login>>, ApiError> {
                 phone: staff.phone,
                 who: format!("staff of {name}"),
             });
-        }
 
-        for (i, name) in RESIDENTS.into_iter().enumerate() {
-            let resident = person(
-                &format!("+861370000{i:04}"),
-                name,
-                1940 + i32::try_from(i * 3).unwrap_or(0),
-                &hash,
-                false,
-            );
-            users::insert(c, &resident)?;
-            logins.push(Login {
-                phone: resident.phone,
-                who: format!("resident {name}"),
-            });
+            // A week of activities, the first one today, with a few residents signed up.
+            let centre = &all_centres[i % all_centres.len()];
+            for day in 0..7 {
+                let event = activity(&org, centre, title, event_category, day, hour, capacity);
+                events::insert(c, &event)?;
+                if event.starts_at > db::now() {
+                    for resident in residents
+                        .iter()
+                        .skip(i + usize::try_from(day).unwrap_or(0))
+                        .take(5)
+                    {
+                        registrations::register(c, &event.id, resident, 1, None)?;
+                    }
+                }
+            }
         }
         Ok(Some(logins))
     })

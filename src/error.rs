@@ -31,6 +31,14 @@ pub enum Code {
     AlreadyMember,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    AlreadyRegistered,
+    EventFull,
+    RegistrationClosed,
+    EventNotOpen,
+    NotEligible,
+    PartyTooLarge,
+    CapacityBelowConfirmed,
+    OrganizationNotVerified,
     RateLimited,
     ServiceUnavailable,
     Internal,
@@ -45,10 +53,21 @@ impl Code {
             Forbidden => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            PhoneTaken | LastOwner | AlreadyMember | IdempotencyKeyInUse => StatusCode::CONFLICT,
+            PhoneTaken
+            | LastOwner
+            | AlreadyMember
+            | IdempotencyKeyInUse
+            | AlreadyRegistered
+            | EventFull
+            | RegistrationClosed
+            | EventNotOpen
+            | CapacityBelowConfirmed
+            | OrganizationNotVerified => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ValidationFailed | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ValidationFailed | IdempotencyKeyReused | NotEligible | PartyTooLarge => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -75,6 +94,14 @@ impl Code {
             AlreadyMember => "already_member",
             IdempotencyKeyInUse => "idempotency_key_in_use",
             IdempotencyKeyReused => "idempotency_key_reused",
+            AlreadyRegistered => "already_registered",
+            EventFull => "event_full",
+            RegistrationClosed => "registration_closed",
+            EventNotOpen => "event_not_open",
+            NotEligible => "not_eligible",
+            PartyTooLarge => "party_too_large",
+            CapacityBelowConfirmed => "capacity_below_confirmed",
+            OrganizationNotVerified => "organization_not_verified",
             RateLimited => "rate_limited",
             ServiceUnavailable => "service_unavailable",
             Internal => "internal",
@@ -204,6 +231,65 @@ impl Code {
                 ),
                 ("幂等键重复使用", "该幂等键已用于另一个不同的请求。"),
             ),
+            AlreadyRegistered => (
+                (
+                    "Already signed up",
+                    "You already have a registration for this activity.",
+                ),
+                ("已报名", "您已报名此活动。"),
+            ),
+            EventFull => (
+                (
+                    "Activity full",
+                    "There are no seats left and this activity has no waitlist.",
+                ),
+                ("名额已满", "活动名额已满，且不设候补。"),
+            ),
+            RegistrationClosed => (
+                (
+                    "Sign-up not open",
+                    "Sign-up for this activity is not open at this time.",
+                ),
+                ("不在报名时间内", "当前不在该活动的报名时间内。"),
+            ),
+            EventNotOpen => (
+                (
+                    "Activity not open",
+                    "This activity is not open (draft, cancelled or over).",
+                ),
+                ("活动未开放", "该活动未开放（草稿、已取消或已结束）。"),
+            ),
+            NotEligible => (
+                (
+                    "Not eligible",
+                    "This activity has an age requirement you do not meet (set your birth year in your profile).",
+                ),
+                (
+                    "不符合条件",
+                    "该活动有年龄要求，您不符合（请在个人资料中填写出生年份）。",
+                ),
+            ),
+            PartyTooLarge => (
+                (
+                    "Too many people",
+                    "This activity allows fewer people per registration.",
+                ),
+                ("人数超出", "该活动每次报名允许的人数更少。"),
+            ),
+            CapacityBelowConfirmed => (
+                (
+                    "Capacity too small",
+                    "More seats are already confirmed than the new capacity.",
+                ),
+                ("名额不能小于已确认人数", "已确认的人数多于新的名额。"),
+            ),
+            OrganizationNotVerified => (
+                (
+                    "Organization not verified",
+                    "Only verified organizations can publish activities.",
+                ),
+                ("组织未通过审核", "只有通过审核的组织才能发布活动。"),
+            ),
             RateLimited => (
                 (
                     "Too many attempts",
@@ -249,6 +335,13 @@ pub enum Invalid {
     Timezone,
     UnknownPhone,
     ControlCharacters,
+    Timestamp,
+    Date,
+    InPast,
+    TooFarAhead,
+    NotAfter(&'static str),
+    NotBefore(&'static str),
+    Unknown,
 }
 
 impl Invalid {
@@ -286,6 +379,24 @@ impl Invalid {
                 "must not contain control characters".into()
             }
             (Invalid::ControlCharacters, Locale::ZhCn) => "不能包含控制字符".into(),
+            (Invalid::Timestamp, Locale::En) => {
+                "must be an RFC 3339 time, e.g. 2026-12-01T09:30:00+08:00".into()
+            }
+            (Invalid::Timestamp, Locale::ZhCn) => {
+                "须为 RFC 3339 时间，例如 2026-12-01T09:30:00+08:00".into()
+            }
+            (Invalid::Date, Locale::En) => "must be a date, YYYY-MM-DD".into(),
+            (Invalid::Date, Locale::ZhCn) => "须为日期，格式 YYYY-MM-DD".into(),
+            (Invalid::InPast, Locale::En) => "must not be in the past".into(),
+            (Invalid::InPast, Locale::ZhCn) => "不能早于现在".into(),
+            (Invalid::TooFarAhead, Locale::En) => "is too far ahead".into(),
+            (Invalid::TooFarAhead, Locale::ZhCn) => "时间跨度过大".into(),
+            (Invalid::Unknown, Locale::En) => "does not exist".into(),
+            (Invalid::Unknown, Locale::ZhCn) => "不存在".into(),
+            (Invalid::NotAfter(other), Locale::En) => format!("must be after {other}"),
+            (Invalid::NotAfter(other), Locale::ZhCn) => format!("须晚于 {other}"),
+            (Invalid::NotBefore(other), Locale::En) => format!("must not be later than {other}"),
+            (Invalid::NotBefore(other), Locale::ZhCn) => format!("不能晚于 {other}"),
         }
     }
 }

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, auth, centres, error, health, organizations};
+use crate::{accounts, auth, centres, error, events, health, organizations, registrations};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,14 +37,27 @@ use crate::{accounts, auth, centres, error, health, organizations};
         centres::routes::create,
         centres::routes::list,
         centres::routes::get,
+        events::routes::create,
+        events::routes::list,
+        events::routes::get,
+        events::routes::patch,
+        events::routes::publish,
+        events::routes::cancel,
+        registrations::routes::register,
+        registrations::routes::mine,
+        registrations::routes::get,
+        registrations::routes::cancel,
+        registrations::routes::roster_of,
     ),
-    components(schemas(error::Problem, error::ProblemField)),
+    components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Register, sign in, refresh, sign out"),
         (name = "accounts", description = "The signed-in user"),
         (name = "organizations", description = "Community social organizations and their members"),
         (name = "centres", description = "Neighbourhood centres"),
+        (name = "events", description = "Activities: create, publish, browse, cancel"),
+        (name = "registrations", description = "Signing up, the waitlist, cancelling, rosters"),
         (name = "operations", description = "Probes"),
     )
 )]

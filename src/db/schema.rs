@@ -99,10 +99,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> Text,
+        organization_id -> Text,
+        series_id -> Nullable<Text>,
+        title -> Text,
+        description -> Nullable<Text>,
+        category -> Text,
+        centre_id -> Nullable<Text>,
+        location -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Integer,
+        waitlist_enabled -> Bool,
+        max_party_size -> Integer,
+        registration_opens_at -> Nullable<Timestamp>,
+        registration_closes_at -> Nullable<Timestamp>,
+        min_age -> Nullable<Integer>,
+        max_age -> Nullable<Integer>,
+        accessibility -> Nullable<Text>,
+        tags -> Text,
+        status -> Text,
+        cancel_reason -> Nullable<Text>,
+        confirmed_seats -> Integer,
+        waitlist_seats -> Integer,
+        checked_in_count -> Integer,
+        waitlist_seq -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registrations (id) {
+        id -> Text,
+        event_id -> Text,
+        user_id -> Nullable<Text>,
+        party_size -> Integer,
+        note -> Nullable<Text>,
+        status -> Text,
+        waitlist_ticket -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        promoted_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(events -> organizations (organization_id));
+diesel::joinable!(events -> centres (centre_id));
+diesel::joinable!(registrations -> events (event_id));
+diesel::joinable!(registrations -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
@@ -114,4 +168,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     centres,
     idempotency_keys,
     rate_limits,
+    events,
+    registrations,
 );

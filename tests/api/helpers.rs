@@ -320,3 +320,111 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
     body
 }
+
+/// RFC 3339 for `hours` from now (UTC).
+pub fn hours_from_now(hours: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339()
+}
+
+impl TestApp {
+    /// `n` residents registered concurrently (a few at a time).
+    pub async fn residents(&self, n: usize) -> Vec<Session> {
+        let mut all = Vec::with_capacity(n);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(16) {
+            let batch =
+                futures_util::future::join_all(chunk.iter().map(|i| self.register_resident(*i)))
+                    .await;
+            all.extend(batch);
+        }
+        all
+    }
+
+    async fn register_resident(&self, i: usize) -> Session {
+        self.register(&format!("居民{i:03}")).await
+    }
+
+    /// A published event of `org_id` created by its owner or manager; `extra`
+    /// fields override the defaults (tomorrow, 2 hours, waitlist on).
+    pub async fn published_event(
+        &self,
+        manager: &Session,
+        org_id: &str,
+        capacity: i64,
+        extra: Value,
+    ) -> String {
+        let mut body = json!({
+            "title": "健康讲座：高血压的日常管理",
+            "category": "health_talk",
+            "location": "睦邻中心二楼",
+            "starts_at": hours_from_now(24),
+            "ends_at": hours_from_now(26),
+            "capacity": capacity,
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                body.insert(k.clone(), v.clone());
+            }
+        }
+        let res = self
+            .post(
+                &format!("/organizations/{org_id}/events"),
+                Some(&manager.access),
+                body,
+            )
+            .await;
+        assert_eq!(res.status(), 201, "create event");
+        let id = res.json::<Value>().await.expect("event")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let res = self
+            .post(
+                &format!("/events/{id}/publish"),
+                Some(&manager.access),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "publish");
+        id
+    }
+
+    pub async fn sign_up(&self, resident: &Session, event_id: &str, party_size: i64) -> Response {
+        self.post(
+            &format!("/events/{event_id}/registrations"),
+            Some(&resident.access),
+            json!({"party_size": party_size}),
+        )
+        .await
+    }
+
+    pub async fn event(&self, event_id: &str) -> Value {
+        self.get(&format!("/events/{event_id}"), None)
+            .await
+            .json()
+            .await
+            .expect("event")
+    }
+
+    /// Every roster entry of an event, walking the pages.
+    pub async fn roster(&self, staff: &Session, event_id: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/events/{event_id}/registrations?limit=100&cursor={c}"),
+                None => format!("/events/{event_id}/registrations?limit=100"),
+            };
+            let page: Value = self
+                .get(&path, Some(&staff.access))
+                .await
+                .json()
+                .await
+                .expect("roster");
+            all.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return all,
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Events: an organization's activities, from draft to published to cancelled or
+//! completed, at a centre or a free-text place, one-off or recurring. Seat
+//! counters live on the event row (see `registrations` for who holds them).
+
+pub mod input;
+pub mod queries;
+pub mod recurrence;
+pub mod routes;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::events;
+
+pub const CATEGORIES: &[&str] = &[
+    "garden",
+    "health_talk",
+    "meal_help",
+    "legal_aid",
+    "counselling",
+    "culture_sports",
+    "volunteering",
+    "other",
+];
+
+pub const DRAFT: &str = "draft";
+pub const PUBLISHED: &str = "published";
+pub const CANCELLED: &str = "cancelled";
+pub const COMPLETED: &str = "completed";
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub id: String,
+    pub organization_id: String,
+    pub series_id: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub category: String,
+    pub centre_id: Option<String>,
+    pub location: Option<String>,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub capacity: i32,
+    pub waitlist_enabled: bool,
+    pub max_party_size: i32,
+    pub registration_opens_at: Option<NaiveDateTime>,
+    pub registration_closes_at: Option<NaiveDateTime>,
+    pub min_age: Option<i32>,
+    pub max_age: Option<i32>,
+    pub accessibility: Option<String>,
+    pub tags: String,
+    pub status: String,
+    pub cancel_reason: Option<String>,
+    pub confirmed_seats: i32,
+    pub waitlist_seats: i32,
+    pub checked_in_count: i32,
+    pub waitlist_seq: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Event {
+    /// The status shown to clients: a published event whose end has passed is
+    /// `completed`.
+    pub fn status_at(&self, now: NaiveDateTime) -> &str {
+        if self.status == PUBLISHED && self.ends_at <= now {
+            COMPLETED
+        } else {
+            &self.status
+        }
+    }
+
+    pub fn seats_left(&self) -> i32 {
+        (self.capacity - self.confirmed_seats).max(0)
+    }
+
+    /// When sign-ups close: the configured moment, else the start.
+    pub fn closes_at(&self) -> NaiveDateTime {
+        self.registration_closes_at.unwrap_or(self.starts_at)
+    }
+}
+
+/// An event as every client sees it, with its live counts.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    pub organization_id: String,
+    pub organization_name: String,
+    /// Shared by the occurrences of a recurring programme.
+    pub series_id: Option<String>,
+    #[schema(example = "手指操：老年人健脑课")]
+    pub title: String,
+    pub description: Option<String>,
+    #[schema(example = "health_talk")]
+    pub category: String,
+    pub centre_id: Option<String>,
+    pub location: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: i32,
+    pub waitlist_enabled: bool,
+    pub max_party_size: i32,
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    pub registration_closes_at: Option<DateTime<Utc>>,
+    pub min_age: Option<i32>,
+    pub max_age: Option<i32>,
+    pub accessibility: Option<String>,
+    pub tags: Vec<String>,
+    /// `draft`, `published`, `cancelled` or `completed`.
+    #[schema(example = "published")]
+    pub status: String,
+    pub cancel_reason: Option<String>,
+    /// Seats not yet held by confirmed registrations or walk-ins.
+    pub seats_left: i32,
+    /// People (party members included) holding confirmed seats.
+    pub confirmed_count: i32,
+    /// People (party members included) on the waitlist.
+    pub waitlist_count: i32,
+    pub checked_in_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EventView {
+    pub fn new(event: Event, organization_name: String, now: NaiveDateTime) -> EventView {
+        let status = event.status_at(now).to_owned();
+        let seats_left = event.seats_left();
+        EventView {
+            tags: serde_json::from_str(&event.tags).unwrap_or_default(),
+            id: event.id,
+            organization_id: event.organization_id,
+            organization_name,
+            series_id: event.series_id,
+            title: event.title,
+            description: event.description,
+            category: event.category,
+            centre_id: event.centre_id,
+            location: event.location,
+            starts_at: event.starts_at.and_utc(),
+            ends_at: event.ends_at.and_utc(),
+            capacity: event.capacity,
+            waitlist_enabled: event.waitlist_enabled,
+            max_party_size: event.max_party_size,
+            registration_opens_at: event.registration_opens_at.map(|t| t.and_utc()),
+            registration_closes_at: event.registration_closes_at.map(|t| t.and_utc()),
+            min_age: event.min_age,
+            max_age: event.max_age,
+            accessibility: event.accessibility,
+            status,
+            cancel_reason: event.cancel_reason,
+            seats_left,
+            confirmed_count: event.confirmed_seats,
+            waitlist_count: event.waitlist_seats,
+            checked_in_count: event.checked_in_count,
+            created_at: event.created_at.and_utc(),
+            updated_at: event.updated_at.and_utc(),
+        }
+    }
+}

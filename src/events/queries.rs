@@ -1,0 +1,227 @@
+//! The `events` table, including its seat counters. Registrations change the
+//! counters only through `claim_seats`, `release_seats` and the waitlist
+//! functions here, always inside a transaction that first called `lock`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::input::EventFields;
+use super::{Event, PUBLISHED};
+use crate::db::schema::{events, organizations};
+use crate::db::{self, DbConn};
+use crate::error::{ApiError, Code};
+use crate::http::pagination::Page;
+use crate::organizations::VERIFIED;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Event>, ApiError> {
+    Ok(events::table
+        .find(id)
+        .select(Event::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The event with its organization's name.
+pub fn find_with_org(conn: &mut DbConn, id: &str) -> Result<Option<(Event, String)>, ApiError> {
+    Ok(events::table
+        .inner_join(organizations::table)
+        .filter(events::id.eq(id))
+        .select((Event::as_select(), organizations::name))
+        .first(conn)
+        .optional()?)
+}
+
+/// Loads the event and holds its row until the transaction ends, so every
+/// change to its seats and registrations happens one at a time. SQLite's
+/// `BEGIN IMMEDIATE` already serializes writers; PostgreSQL takes the row lock.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<Event, ApiError> {
+    let event = match conn {
+        DbConn::Pg(c) => events::table
+            .find(id)
+            .select(Event::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        DbConn::Sqlite(_) => find(conn, id)?,
+    };
+    event.ok_or(ApiError::from(Code::NotFound))
+}
+
+pub fn insert(conn: &mut DbConn, event: &Event) -> Result<(), ApiError> {
+    diesel::insert_into(events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_fields(conn: &mut DbConn, id: &str, f: &EventFields) -> Result<(), ApiError> {
+    diesel::update(events::table.find(id))
+        .set((
+            events::title.eq(&f.title),
+            events::description.eq(&f.description),
+            events::category.eq(&f.category),
+            events::centre_id.eq(&f.centre_id),
+            events::location.eq(&f.location),
+            events::starts_at.eq(f.starts_at),
+            events::ends_at.eq(f.ends_at),
+            events::capacity.eq(f.capacity),
+            events::waitlist_enabled.eq(f.waitlist_enabled),
+            events::max_party_size.eq(f.max_party_size),
+            events::registration_opens_at.eq(f.registration_opens_at),
+            events::registration_closes_at.eq(f.registration_closes_at),
+            events::min_age.eq(f.min_age),
+            events::max_age.eq(f.max_age),
+            events::accessibility.eq(&f.accessibility),
+            events::tags.eq(f.tags_json()),
+            events::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_status(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> Result<(), ApiError> {
+    diesel::update(events::table.find(id))
+        .set((
+            events::status.eq(status),
+            events::cancel_reason.eq(reason),
+            events::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes `seats` confirmed seats if they fit: the database checks the
+/// capacity in the same statement, whatever the application believed.
+pub fn claim_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<bool, ApiError> {
+    let changed = diesel::update(events::table.find(id))
+        .filter(events::confirmed_seats.le(events::capacity - seats))
+        .set(events::confirmed_seats.eq(events::confirmed_seats + seats))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn release_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), ApiError> {
+    diesel::update(events::table.find(id))
+        .set(events::confirmed_seats.eq(events::confirmed_seats - seats))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Adds `seats` to the waitlist and returns the next waitlist ticket (tickets
+/// only grow, so their order is the order the database accepted sign-ups).
+pub fn join_waitlist(conn: &mut DbConn, id: &str, seats: i32) -> Result<i64, ApiError> {
+    diesel::update(events::table.find(id))
+        .set((
+            events::waitlist_seats.eq(events::waitlist_seats + seats),
+            events::waitlist_seq.eq(events::waitlist_seq + 1),
+        ))
+        .execute(conn)?;
+    Ok(events::table
+        .find(id)
+        .select(events::waitlist_seq)
+        .first(conn)?)
+}
+
+pub fn leave_waitlist(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), ApiError> {
+    diesel::update(events::table.find(id))
+        .set(events::waitlist_seats.eq(events::waitlist_seats - seats))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_capacity(conn: &mut DbConn, id: &str, capacity: i32) -> Result<bool, ApiError> {
+    let changed = diesel::update(events::table.find(id))
+        .filter(events::confirmed_seats.le(capacity))
+        .set(events::capacity.eq(capacity))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Empties the counters of a cancelled event.
+pub fn clear_counts(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
+    diesel::update(events::table.find(id))
+        .set((events::confirmed_seats.eq(0), events::waitlist_seats.eq(0)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Filters of the public listing.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    pub centre_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub category: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub q: Option<String>,
+    pub has_seats: Option<bool>,
+}
+
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Published events of verified organizations, soonest first, each with its
+/// organization's name: one query for the whole page.
+pub fn list(conn: &mut DbConn, f: &Filters, page: &Page) -> Result<Vec<(Event, String)>, ApiError> {
+    let mut query = events::table
+        .inner_join(organizations::table)
+        .filter(events::status.eq(PUBLISHED))
+        .filter(organizations::status.eq(VERIFIED))
+        .select((Event::as_select(), organizations::name))
+        .order((events::starts_at.asc(), events::id.asc()))
+        .limit(page.limit + 1)
+        .into_boxed();
+    query = match f.from {
+        Some(from) => query.filter(events::starts_at.ge(from)),
+        None => query.filter(events::ends_at.gt(db::now())),
+    };
+    if let Some(to) = f.to {
+        query = query.filter(events::starts_at.lt(to));
+    }
+    if let Some(v) = &f.centre_id {
+        query = query.filter(events::centre_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.organization_id {
+        query = query.filter(events::organization_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.category {
+        query = query.filter(events::category.eq(v.clone()));
+    }
+    if let Some(q) = &f.q {
+        let pattern = like_pattern(q);
+        query = query.filter(
+            lower(events::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(events::description.assume_not_null())
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+    match f.has_seats {
+        Some(true) => query = query.filter(events::confirmed_seats.lt(events::capacity)),
+        Some(false) => query = query.filter(events::confirmed_seats.ge(events::capacity)),
+        None => {}
+    }
+    if let Some((at, id)) = &page.after {
+        query = query.filter(
+            events::starts_at
+                .gt(*at)
+                .or(events::starts_at.eq(*at).and(events::id.gt(id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}

@@ -1,0 +1,417 @@
+//! `/organizations/{id}/events`, `/events`, `/events/{id}` and its publish and
+//! cancel actions.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::input::{CreateEvent, EventFields, PatchEvent, RepeatSpec, timestamp};
+use super::queries::{self, Filters};
+use super::{CANCELLED, COMPLETED, DRAFT, Event, EventView, PUBLISHED, recurrence};
+use crate::auth::{CurrentUser, MaybeUser};
+use crate::centres::queries as centres;
+use crate::db::{self, Db, DbConn};
+use crate::error::{ApiError, Code, Invalid, Problem};
+use crate::http::extract::Guarded;
+use crate::http::pagination::{PageQuery, Paged};
+use crate::organizations::access::{self, Need};
+use crate::organizations::{VERIFIED, queries as orgs};
+use crate::registrations::queries as registrations;
+use crate::validate::text;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/organizations/{id}/events", web::post().to(create))
+        .route("/events", web::get().to(list))
+        .service(
+            web::resource("/events/{id}")
+                .route(web::get().to(get))
+                .route(web::patch().to(patch)),
+        )
+        .route("/events/{id}/publish", web::post().to(publish))
+        .route("/events/{id}/cancel", web::post().to(cancel));
+}
+
+fn check_centre(
+    conn: &mut DbConn,
+    centre_id: Option<&str>,
+) -> Result<Option<chrono_tz::Tz>, ApiError> {
+    match centre_id {
+        None => Ok(None),
+        Some(id) => centres::find(conn, id)?
+            .map(|c| Some(c.tz()))
+            .ok_or_else(|| ApiError::field("centre_id", Invalid::Unknown)),
+    }
+}
+
+fn new_event(org_id: &str, user_id: &str, f: &EventFields, series_id: Option<String>) -> Event {
+    let now = db::now();
+    Event {
+        id: uuid::Uuid::new_v4().to_string(),
+        organization_id: org_id.to_owned(),
+        series_id,
+        title: f.title.clone(),
+        description: f.description.clone(),
+        category: f.category.clone(),
+        centre_id: f.centre_id.clone(),
+        location: f.location.clone(),
+        starts_at: f.starts_at,
+        ends_at: f.ends_at,
+        capacity: f.capacity,
+        waitlist_enabled: f.waitlist_enabled,
+        max_party_size: f.max_party_size,
+        registration_opens_at: f.registration_opens_at,
+        registration_closes_at: f.registration_closes_at,
+        min_age: f.min_age,
+        max_age: f.max_age,
+        accessibility: f.accessibility.clone(),
+        tags: f.tags_json(),
+        status: DRAFT.into(),
+        cancel_reason: None,
+        confirmed_seats: 0,
+        waitlist_seats: 0,
+        checked_in_count: 0,
+        waitlist_seq: 0,
+        created_by: user_id.to_owned(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Each occurrence of a series: the same fields, moved to its own start, with
+/// the sign-up window moved along.
+fn occurrences_of(
+    f: &EventFields,
+    repeat: &RepeatSpec,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<EventFields>, ApiError> {
+    let times = recurrence::occurrences(f.starts_at, f.ends_at, tz, &repeat.weekdays, repeat.until)
+        .map_err(|e| ApiError::field("repeat.until", e))?;
+    Ok(times
+        .into_iter()
+        .map(|(starts_at, ends_at)| {
+            let shift = starts_at - f.starts_at;
+            EventFields {
+                starts_at,
+                ends_at,
+                registration_opens_at: f.registration_opens_at.map(|t| t + shift),
+                registration_closes_at: f.registration_closes_at.map(|t| t + shift),
+                ..f.clone()
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesCreated {
+    pub series_id: String,
+    pub items: Vec<EventView>,
+}
+
+/// Creates an event in `draft` (or, with `repeat`, one per occurrence).
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/events", tag = "events",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "organization")),
+    request_body = CreateEvent,
+    responses(
+        (status = 201, description = "The event, or `{series_id, items}` with `repeat`", body = EventView),
+        (status = 403, description = "`forbidden` (staff)", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem),
+    ))]
+pub async fn create(
+    Guarded(user, body): Guarded<CurrentUser, web::Json<CreateEvent>>,
+    db: web::Data<Db>,
+    org_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (fields, repeat) = body.into_inner().parse()?;
+    let org_id = org_id.into_inner();
+    let created = db
+        .write(move |c| {
+            let standing = access::require(c, &org_id, &user, Need::Manager)?;
+            let tz =
+                check_centre(c, fields.centre_id.as_deref())?.unwrap_or(chrono_tz::Asia::Shanghai);
+            let now = db::now();
+            match repeat {
+                None => {
+                    let event = new_event(&org_id, &user.id, &fields, None);
+                    queries::insert(c, &event)?;
+                    Ok((
+                        None,
+                        vec![EventView::new(event, standing.organization.name, now)],
+                    ))
+                }
+                Some(repeat) => {
+                    let series_id = uuid::Uuid::new_v4().to_string();
+                    let mut items = Vec::new();
+                    for occurrence in occurrences_of(&fields, &repeat, tz)? {
+                        let event =
+                            new_event(&org_id, &user.id, &occurrence, Some(series_id.clone()));
+                        queries::insert(c, &event)?;
+                        items.push(EventView::new(
+                            event,
+                            standing.organization.name.clone(),
+                            now,
+                        ));
+                    }
+                    Ok((Some(series_id), items))
+                }
+            }
+        })
+        .await?;
+    match created {
+        (Some(series_id), items) => {
+            Ok(HttpResponse::Created().json(SeriesCreated { series_id, items }))
+        }
+        (None, mut items) => Ok(HttpResponse::Created().json(items.pop())),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub centre_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub category: Option<String>,
+    /// Events starting at or after this time (default: those not yet ended).
+    pub from: Option<String>,
+    /// Events starting before this time.
+    pub to: Option<String>,
+    /// Words in the title or description (Chinese works).
+    pub q: Option<String>,
+    /// Only events with (true) or without (false) free seats.
+    pub has_seats: Option<bool>,
+}
+
+/// Published activities, soonest first, with live counts.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    params(ListQuery),
+    responses(
+        (status = 200, body = Paged<EventView>),
+        (status = 400, description = "`invalid_query`", body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem),
+    ))]
+pub async fn list(
+    db: web::Data<Db>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .parse()?;
+    let parse_time = |field, v: Option<String>| {
+        v.map(|t| timestamp(&t).map_err(|e| ApiError::field(field, e)))
+            .transpose()
+    };
+    let filters = Filters {
+        from: parse_time("from", q.from)?,
+        to: parse_time("to", q.to)?,
+        centre_id: q.centre_id,
+        organization_id: q.organization_id,
+        category: q.category,
+        q: q.q
+            .map(|s| s.trim().chars().take(100).collect::<String>())
+            .filter(|s| !s.is_empty()),
+        has_seats: q.has_seats,
+    };
+    let for_query = page.clone();
+    let rows = db
+        .run(move |c| queries::list(c, &filters, &for_query))
+        .await?;
+    let now = db::now();
+    let paged = Paged::from_rows(
+        rows,
+        &page,
+        |(e, _)| (e.starts_at, e.id.as_str()),
+        |(e, org)| EventView::new(e, org, now),
+    );
+    Ok(HttpResponse::Ok().json(paged))
+}
+
+/// Whether `user` may see `event`: published (incl. cancelled and completed)
+/// events of verified organizations to anyone, everything else to its staff.
+pub fn visible(
+    conn: &mut DbConn,
+    event: &Event,
+    user: Option<&CurrentUser>,
+) -> Result<bool, ApiError> {
+    let org = orgs::find(conn, &event.organization_id)?.ok_or(ApiError::from(Code::NotFound))?;
+    if event.status != DRAFT && org.status == VERIFIED {
+        return Ok(true);
+    }
+    match user {
+        None => Ok(false),
+        Some(u) => match access::require(conn, &org.id, u, Need::Staff) {
+            Ok(_) => Ok(true),
+            Err(ApiError::Problem(Code::NotFound)) => Ok(false),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// One event with live counts (drafts only for its organization's staff).
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = EventView),
+        (status = 404, description = "`not_found`", body = Problem),
+    ))]
+pub async fn get(
+    user: MaybeUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = db
+        .run(move |c| {
+            let (event, org_name) =
+                queries::find_with_org(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
+            if !visible(c, &event, user.0.as_ref())? {
+                return Err(Code::NotFound.into());
+            }
+            Ok(EventView::new(event, org_name, db::now()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Locks the event for a manager's change; refuses events that are over.
+fn lock_for_manager(
+    c: &mut DbConn,
+    id: &str,
+    user: &CurrentUser,
+) -> Result<(Event, String), ApiError> {
+    let event = queries::lock(c, id)?;
+    let standing = access::require(c, &event.organization_id, user, Need::Manager)?;
+    Ok((event, standing.organization.name))
+}
+
+/// Changes an event. Capacity cannot drop below the confirmed seats; added
+/// seats go to the waitlist first.
+#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = PatchEvent,
+    responses(
+        (status = 200, body = EventView),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 409, description = "`capacity_below_confirmed`, `event_not_open`", body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem),
+    ))]
+pub async fn patch(
+    Guarded(user, body): Guarded<CurrentUser, web::Json<PatchEvent>>,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner();
+    let view = db
+        .write(move |c| {
+            let (event, org_name) = lock_for_manager(c, &id, &user)?;
+            let now = db::now();
+            if matches!(event.status_at(now), CANCELLED | COMPLETED) {
+                return Err(Code::EventNotOpen.into());
+            }
+            let fields = patch.apply(&event)?;
+            if fields.centre_id != event.centre_id {
+                check_centre(c, fields.centre_id.as_deref())?;
+            }
+            if fields.capacity < event.confirmed_seats {
+                return Err(Code::CapacityBelowConfirmed.into());
+            }
+            queries::update_fields(c, &id, &fields)?;
+            if fields.capacity > event.capacity {
+                registrations::promote(c, &id)?;
+            }
+            let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
+            Ok(EventView::new(event, org_name, now))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Publishes a draft (the organization must be verified).
+#[utoipa::path(post, path = "/api/v1/events/{id}/publish", tag = "events",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = EventView),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 409, description = "`organization_not_verified`, `event_not_open`", body = Problem),
+    ))]
+pub async fn publish(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = db
+        .write(move |c| {
+            let (event, org_name) = lock_for_manager(c, &id, &user)?;
+            let now = db::now();
+            match event.status_at(now) {
+                DRAFT => {
+                    let org = orgs::find(c, &event.organization_id)?
+                        .ok_or(ApiError::from(Code::NotFound))?;
+                    if org.status != VERIFIED {
+                        return Err(Code::OrganizationNotVerified.into());
+                    }
+                    queries::set_status(c, &id, PUBLISHED, None)?;
+                }
+                PUBLISHED => {}
+                _ => return Err(Code::EventNotOpen.into()),
+            }
+            let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
+            Ok(EventView::new(event, org_name, now))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelEvent {
+    /// Told to everyone registered.
+    #[schema(example = "讲师临时生病，活动取消，敬请谅解")]
+    pub reason: String,
+}
+
+/// Cancels an event and every registration for it.
+#[utoipa::path(post, path = "/api/v1/events/{id}/cancel", tag = "events",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = CancelEvent,
+    responses(
+        (status = 200, body = EventView),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 409, description = "`event_not_open` (already over)", body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem),
+    ))]
+pub async fn cancel(
+    Guarded(user, body): Guarded<CurrentUser, web::Json<CancelEvent>>,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = text(&body.reason, 1, 500).map_err(|e| ApiError::field("reason", e))?;
+    let view = db
+        .write(move |c| {
+            let (event, org_name) = lock_for_manager(c, &id, &user)?;
+            let now = db::now();
+            match event.status_at(now) {
+                CANCELLED => {}
+                COMPLETED => return Err(Code::EventNotOpen.into()),
+                _ => {
+                    registrations::cancel_all(c, &id, &user.id)?;
+                    queries::clear_counts(c, &id)?;
+                    queries::set_status(c, &id, CANCELLED, Some(&reason))?;
+                }
+            }
+            let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
+            Ok(EventView::new(event, org_name, now))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,163 @@
+//! The staff roster of an event: who is coming, with phones masked to their
+//! last four digits, searchable by name or those digits, as JSON pages or one
+//! CSV file.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Registration, WAITLISTED};
+use crate::accounts::phone::mask;
+use crate::db::DbConn;
+use crate::db::schema::{registrations, users};
+use crate::error::ApiError;
+use crate::http::pagination::Page;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RosterEntry {
+    pub registration_id: String,
+    pub user_id: Option<String>,
+    pub display_name: String,
+    /// Only the last four digits, e.g. `*******5678`.
+    pub phone: String,
+    pub party_size: i32,
+    /// `confirmed`, `waitlisted` or `cancelled`.
+    pub status: String,
+    pub waitlist_position: Option<i64>,
+    pub accessibility_needs: Option<String>,
+    pub note: Option<String>,
+    /// When the person was checked in (check-in arrives with the check-in feature).
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+type Row = (Registration, String, String, Option<String>);
+
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Roster rows in sign-up order; `page: None` returns every row (CSV).
+pub fn load(
+    conn: &mut DbConn,
+    event_id: &str,
+    status: Option<&str>,
+    q: Option<&str>,
+    page: Option<&Page>,
+) -> Result<Vec<RosterEntry>, ApiError> {
+    let mut query = registrations::table
+        .inner_join(users::table)
+        .filter(registrations::event_id.eq(event_id.to_owned()))
+        .select((
+            Registration::as_select(),
+            users::display_name,
+            users::phone,
+            users::accessibility_needs,
+        ))
+        .order((registrations::created_at.asc(), registrations::id.asc()))
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(registrations::status.eq(status.to_owned()));
+    }
+    if let Some(q) = q {
+        let digits = q.len() == 4 && q.bytes().all(|b| b.is_ascii_digit());
+        query = if digits {
+            query.filter(users::phone.like(format!("%{q}")))
+        } else {
+            query.filter(users::display_name.like(like_pattern(q)).escape('\\'))
+        };
+    }
+    if let Some(page) = page {
+        query = query.limit(page.limit + 1);
+        if let Some((at, id)) = &page.after {
+            query = query.filter(
+                registrations::created_at
+                    .gt(*at)
+                    .or(registrations::created_at
+                        .eq(*at)
+                        .and(registrations::id.gt(id.clone()))),
+            );
+        }
+    }
+    let rows: Vec<Row> = query.load(conn)?;
+    // Waitlist positions in one query: the tickets of everyone still waiting.
+    let waiting: Vec<i64> = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq(WAITLISTED))
+        .select(registrations::waitlist_ticket.assume_not_null())
+        .order(registrations::waitlist_ticket.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(r, display_name, phone, accessibility_needs)| {
+            let waitlist_position = match (r.status.as_str(), r.waitlist_ticket) {
+                (WAITLISTED, Some(t)) => waiting.binary_search(&t).ok().map(|i| i as i64 + 1),
+                _ => None,
+            };
+            RosterEntry {
+                registration_id: r.id,
+                user_id: r.user_id,
+                display_name,
+                phone: mask(&phone),
+                party_size: r.party_size,
+                status: r.status,
+                waitlist_position,
+                accessibility_needs,
+                note: r.note,
+                checked_in_at: None,
+                created_at: r.created_at.and_utc(),
+            }
+        })
+        .collect())
+}
+
+/// A cell safe to open in a spreadsheet: formulas are neutralised.
+fn cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
+/// The roster as CSV (UTF-8 with a byte-order mark, so spreadsheet programs
+/// show the Chinese names correctly).
+pub fn to_csv(entries: &[RosterEntry]) -> Result<Vec<u8>, ApiError> {
+    let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let fail = |e: csv::Error| ApiError::internal(format!("writing csv: {e}"));
+    out.write_record([
+        "display_name",
+        "phone",
+        "party_size",
+        "status",
+        "waitlist_position",
+        "accessibility_needs",
+        "note",
+        "checked_in_at",
+        "registered_at",
+    ])
+    .map_err(fail)?;
+    for e in entries {
+        out.write_record([
+            cell(&e.display_name),
+            e.phone.clone(),
+            e.party_size.to_string(),
+            e.status.clone(),
+            e.waitlist_position
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            cell(e.accessibility_needs.as_deref().unwrap_or_default()),
+            cell(e.note.as_deref().unwrap_or_default()),
+            e.checked_in_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            e.created_at.to_rfc3339(),
+        ])
+        .map_err(fail)?;
+    }
+    out.into_inner()
+        .map_err(|e| ApiError::internal(format!("writing csv: {e}")))
+}
