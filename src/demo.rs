@@ -251,7 +251,7 @@ pub fn seed(conn: &mut DbConn) -> Result<Option<Vec<Login>>, ApiError> {
                         .skip(i + usize::try_from(day).unwrap_or(0))
                         .take(5)
                     {
-                        registrations::register(c, &event.id, resident, 1, None)?;
+                        registrations::register(c, &event.id, &resident.id, 1, None)?;
                     }
                 }
             }

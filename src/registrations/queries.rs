@@ -8,7 +8,7 @@ use chrono::Datelike;
 use diesel::prelude::*;
 
 use super::{CANCELLED, CONFIRMED, Registration, WAITLISTED};
-use crate::accounts::User;
+use crate::accounts::queries as users;
 use crate::db::schema::{events, registrations};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, Code};
@@ -26,19 +26,16 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Registration>, ApiErro
 }
 
 fn age_allows(event: &Event, birth_year: Option<i32>) -> bool {
-    if event.min_age.is_none() && event.max_age.is_none() {
-        return true;
-    }
     let Some(born) = birth_year else { return false };
     let age = chrono::Utc::now().year() - born;
     event.min_age.is_none_or(|min| age >= min) && event.max_age.is_none_or(|max| age <= max)
 }
 
-/// Signs `user` up for `event_id` with a party of `party_size`.
+/// Signs `user_id` up for `event_id` with a party of `party_size`.
 pub fn register(
     conn: &mut DbConn,
     event_id: &str,
-    user: &User,
+    user_id: &str,
     party_size: i32,
     note: Option<String>,
 ) -> Result<(Registration, Event), ApiError> {
@@ -59,12 +56,15 @@ pub fn register(
     if party_size > event.max_party_size {
         return Err(Code::PartyTooLarge.into());
     }
-    if !age_allows(&event, user.birth_year) {
-        return Err(Code::NotEligible.into());
+    if event.min_age.is_some() || event.max_age.is_some() {
+        let birth_year = users::find(conn, user_id)?.birth_year;
+        if !age_allows(&event, birth_year) {
+            return Err(Code::NotEligible.into());
+        }
     }
     let active: i64 = registrations::table
         .filter(registrations::event_id.eq(event_id))
-        .filter(registrations::user_id.eq(&user.id))
+        .filter(registrations::user_id.eq(user_id))
         .filter(registrations::status.ne(CANCELLED))
         .count()
         .get_result(conn)?;
@@ -84,7 +84,7 @@ pub fn register(
     let registration = Registration {
         id: uuid::Uuid::new_v4().to_string(),
         event_id: event_id.to_owned(),
-        user_id: Some(user.id.clone()),
+        user_id: Some(user_id.to_owned()),
         party_size,
         note,
         status: status.into(),

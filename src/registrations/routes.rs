@@ -7,7 +7,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::roster::{self, RosterEntry};
 use super::{EventSummary, RegistrationView, STATUSES, queries};
-use crate::accounts::queries as users;
 use crate::auth::CurrentUser;
 use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
@@ -79,9 +78,8 @@ pub async fn register(
     );
     let view = db
         .write(move |c| {
-            let resident = users::find(c, &user.id)?;
             let (registration, event) =
-                queries::register(c, &event_id, &resident, party_size, note)?;
+                queries::register(c, &event_id, &user.id, party_size, note)?;
             let position = queries::waitlist_position(c, &registration)?;
             Ok(RegistrationView::new(
                 registration,
