@@ -12,6 +12,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::tokens::{self, TokenKeys};
+use crate::checkin::tickets::TicketKeys;
 use crate::config::Settings;
 use crate::db::{Db, migrations};
 use crate::error::{ApiError, Code};
@@ -36,8 +37,8 @@ pub struct Application {
     db: Db,
 }
 
-/// Connects, migrates and returns the pool with the access-token keys.
-pub async fn prepare(settings: &Settings) -> Result<(Db, TokenKeys), StartError> {
+/// Connects, migrates and returns the pool with the access-token and ticket keys.
+pub async fn prepare(settings: &Settings) -> Result<(Db, TokenKeys, TicketKeys), StartError> {
     let settings = settings.clone();
     tokio::task::spawn_blocking(move || {
         let db = Db::connect(&settings).map_err(|e| StartError::Database(e.to_string()))?;
@@ -54,7 +55,9 @@ pub async fn prepare(settings: &Settings) -> Result<(Db, TokenKeys), StartError>
             }
         };
         let keys = TokenKeys::new(secret.as_bytes(), settings.access_token_ttl_secs);
-        Ok((db, keys))
+        let tickets =
+            TicketKeys::load(&mut conn).map_err(|e| StartError::Database(e.to_string()))?;
+        Ok((db, keys, tickets))
     })
     .await
     .map_err(|e| StartError::Database(format!("start-up task: {e}")))?
@@ -62,7 +65,7 @@ pub async fn prepare(settings: &Settings) -> Result<(Db, TokenKeys), StartError>
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        let (db, keys) = prepare(&settings).await?;
+        let (db, keys, tickets) = prepare(&settings).await?;
         let listener =
             TcpListener::bind(&settings.listen).map_err(|source| StartError::Listen {
                 address: settings.listen.clone(),
@@ -75,12 +78,14 @@ impl Application {
         let workers = settings.workers;
         let db_data = web::Data::new(db.clone());
         let keys = web::Data::new(keys);
+        let tickets = web::Data::new(tickets);
         let settings = web::Data::new(settings);
         let metrics = web::Data::new(metrics::Metrics::new());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(db_data.clone())
                 .app_data(keys.clone())
+                .app_data(tickets.clone())
                 .app_data(settings.clone())
                 .app_data(metrics.clone())
                 .app_data(extract::json_config())
@@ -152,6 +157,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::centres::routes::configure)
                 .configure(crate::events::routes::configure)
                 .configure(crate::registrations::routes::configure)
+                .configure(crate::checkin::routes::configure)
+                .configure(crate::checkin::qr::configure)
+                .configure(crate::checkin::door::configure)
+                .configure(crate::checkin::sync::configure)
                 .route("/openapi.json", web::get().to(crate::openapi::serve)),
         );
 }

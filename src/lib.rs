@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod centres;
+pub mod checkin;
 pub mod config;
 pub mod demo;
 pub mod error;

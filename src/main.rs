@@ -29,11 +29,23 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Ticket signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Platform administration.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Start signing tickets with a new key; tickets signed with the old one
+    /// stay valid until they expire. Restart instances to sign with the new key.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -89,7 +101,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
     match command {
         Command::Serve { demo } => {
             if demo {
-                let (db, _) = app::prepare(&settings).await?;
+                let (db, _, _) = app::prepare(&settings).await?;
                 seed_demo(db).await?;
             }
             Application::build(settings)
@@ -114,13 +126,20 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         } => {
             let phone = Phone::parse(&phone)
                 .map_err(|_| format!("{phone} is not a mainland mobile number"))?;
-            let (db, _) = app::prepare(&settings).await?;
+            let (db, _, _) = app::prepare(&settings).await?;
             let shown = phone.to_string();
             let granted = db.run(move |c| users::grant_admin(c, &phone)).await?;
             if !granted {
                 return Err(format!("no account uses {shown}; register it first").into());
             }
             println!("{shown} is now a platform admin");
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let (db, _, _) = app::prepare(&settings).await?;
+            let kid = db.write(mulin::checkin::tickets::rotate).await?;
+            println!("tickets are now signed with key {kid}");
         }
         Command::Openapi => {}
     }

@@ -6,7 +6,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, auth, centres, error, events, health, organizations, registrations};
+use crate::{
+    accounts, auth, centres, checkin, error, events, health, organizations, registrations,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +50,16 @@ use crate::{accounts, auth, centres, error, events, health, organizations, regis
         registrations::routes::get,
         registrations::routes::cancel,
         registrations::routes::roster_of,
+        checkin::qr::ticket,
+        checkin::qr::ticket_svg,
+        checkin::qr::keys,
+        checkin::routes::check_in,
+        checkin::routes::batch,
+        checkin::door::walk_in,
+        checkin::routes::undo,
+        checkin::door::attendance,
+        checkin::sync::sync,
+        checkin::sync::anomalies,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -58,6 +70,7 @@ use crate::{accounts, auth, centres, error, events, health, organizations, regis
         (name = "centres", description = "Neighbourhood centres"),
         (name = "events", description = "Activities: create, publish, browse, cancel"),
         (name = "registrations", description = "Signing up, the waitlist, cancelling, rosters"),
+        (name = "check-in", description = "Tickets, scanning at the door, walk-ins, offline sync, attendance"),
         (name = "operations", description = "Probes"),
     )
 )]

@@ -75,10 +75,10 @@ pub async fn check(db: &Db, buckets: Vec<(String, u32)>) -> Result<(), ApiError>
     if buckets.is_empty() {
         return Ok(());
     }
-    // The write lock is held only for the counters; a refused hit is not undone.
-    db.run(move |conn| {
+    // One transaction for all counters: a refused attempt counts nowhere.
+    db.write(move |conn| {
         for (bucket, limit) in &buckets {
-            db::write_tx(conn, |c| hit(c, bucket, *limit))?;
+            hit(conn, bucket, *limit)?;
         }
         Ok(())
     })

@@ -4,7 +4,10 @@
 pub mod migrations;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -131,6 +134,10 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     backend: &'static str,
+    /// SQLite has one writer at a time: writers queue here, asleep in the async
+    /// runtime, instead of each holding a connection in SQLite's busy handler
+    /// (which polls with growing sleeps). `None` on PostgreSQL.
+    write_gate: Option<Arc<Semaphore>>,
 }
 
 impl Db {
@@ -141,7 +148,12 @@ impl Db {
             .max_size(settings.pool_size())
             .connection_timeout(Duration::from_secs(settings.pool_timeout_secs))
             .build(manager)?;
-        Ok(Db { pool, backend })
+        let write_gate = (backend == "sqlite").then(|| Arc::new(Semaphore::new(1)));
+        Ok(Db {
+            pool,
+            backend,
+            write_gate,
+        })
     }
 
     pub fn backend(&self) -> &'static str {
@@ -176,6 +188,14 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
+        let _permit = match &self.write_gate {
+            Some(gate) => Some(
+                gate.acquire()
+                    .await
+                    .map_err(|_| ApiError::internal("the write gate was closed"))?,
+            ),
+            None => None,
+        };
         self.run(move |conn| write_tx(conn, f)).await
     }
 }

@@ -146,6 +146,63 @@ diesel::table! {
         promoted_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         cancelled_by -> Nullable<Text>,
+        walk_in_name -> Nullable<Text>,
+        walk_in_phone -> Nullable<Text>,
+        walk_in_birth_year -> Nullable<Integer>,
+        over_capacity -> Bool,
+    }
+}
+
+diesel::table! {
+    ticket_keys (kid) {
+        kid -> Text,
+        private_key -> Text,
+        public_x -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    checkins (id) {
+        id -> Text,
+        registration_id -> Text,
+        event_id -> Text,
+        method -> Text,
+        device_id -> Nullable<Text>,
+        offline -> Bool,
+        scanned_at -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    checkin_audit (id) {
+        id -> Text,
+        checkin_id -> Text,
+        registration_id -> Text,
+        event_id -> Text,
+        action -> Text,
+        actor -> Text,
+        device_id -> Nullable<Text>,
+        method -> Text,
+        offline -> Bool,
+        scanned_at -> Timestamp,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    checkin_scans (event_id, device_id, scan_id) {
+        event_id -> Text,
+        device_id -> Text,
+        scan_id -> Text,
+        registration_id -> Nullable<Text>,
+        result -> Text,
+        checkin_id -> Nullable<Text>,
+        scanned_at -> Timestamp,
+        received_at -> Timestamp,
     }
 }
 
@@ -157,6 +214,7 @@ diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(events -> centres (centre_id));
 diesel::joinable!(registrations -> events (event_id));
 diesel::joinable!(registrations -> users (user_id));
+diesel::joinable!(checkins -> registrations (registration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
@@ -170,4 +228,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limits,
     events,
     registrations,
+    ticket_keys,
+    checkins,
+    checkin_audit,
+    checkin_scans,
 );

@@ -13,13 +13,29 @@ use actix_web::{Error, HttpRequest, ResponseError, web};
 use crate::error::{ApiError, Code, PROBLEM_JSON};
 
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// An offline batch of 500 signed tickets is about 170 KB; that route alone
+/// accepts bodies up to this size.
+pub const BATCH_BODY_LIMIT: usize = 512 * 1024;
+
+/// The body limit of a request path.
+pub fn body_limit(path: &str) -> usize {
+    if path.ends_with("/checkins/batch") {
+        BATCH_BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    }
+}
 /// Oversized bodies up to this size are read and discarded before the `413`, so
 /// the client gets the answer instead of a connection reset mid-upload.
 const DRAIN_LIMIT: u64 = 4 * 1024 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
+    json_config_with_limit(BODY_LIMIT)
+}
+
+pub fn json_config_with_limit(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(BODY_LIMIT)
+        .limit(limit)
         .error_handler(|err, _req: &HttpRequest| json_error(err).into())
 }
 
@@ -112,8 +128,8 @@ where
     }
 }
 
-/// Middleware: a body declared larger than 64 KiB is refused with `413` before
-/// anything reads it.
+/// Middleware: a body declared larger than its route's limit (64 KiB, or
+/// 512 KiB for offline batches) is refused with `413` before anything reads it.
 pub async fn reject_oversized(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -125,7 +141,7 @@ pub async fn reject_oversized(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(len) if len > BODY_LIMIT as u64 => {
+        Some(len) if len > body_limit(req.path()) as u64 => {
             if len <= DRAIN_LIMIT {
                 let mut payload = actix_web::HttpMessage::take_payload(&mut req);
                 while let Some(Ok(_)) = payload.next().await {}

@@ -167,6 +167,22 @@ fn caller_scope(req: &ServiceRequest) -> String {
     }
 }
 
+/// The whole request body, within the route's limit.
+async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let limit = crate::http::extract::body_limit(req.path());
+    let mut payload = actix_web::HttpMessage::take_payload(req);
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Code::PayloadTooLarge.into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -187,10 +203,7 @@ pub async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let scope = caller_scope(&req);
-    let body = req
-        .extract::<web::Bytes>()
-        .await
-        .map_err(|_| ApiError::from(Code::PayloadTooLarge))?;
+    let body = read_body(&mut req).await?;
     let mut hasher = Sha256::new();
     hasher.update(req.path().as_bytes());
     hasher.update([0]);
@@ -203,7 +216,7 @@ pub async fn idempotency(
     let deadline = Instant::now() + Duration::from_millis(settings.idempotency_wait_ms);
     loop {
         let (s, k, h) = (scope.clone(), key.clone(), hash.clone());
-        match db.run(move |c| claim(c, &s, &k, &h)).await? {
+        match db.write(move |c| claim(c, &s, &k, &h)).await? {
             Claim::Owned => break,
             Claim::Replay(stored) => {
                 let (req, _) = req.into_parts();
@@ -221,14 +234,14 @@ pub async fn idempotency(
         Ok(res) => res,
         Err(err) => {
             let (s, k) = (scope.clone(), key.clone());
-            let _ = db.run(move |c| release(c, &s, &k)).await;
+            let _ = db.write(move |c| release(c, &s, &k)).await;
             return Err(err);
         }
     };
     let status = res.status();
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         let (s, k) = (scope, key);
-        if let Err(e) = db.run(move |c| release(c, &s, &k)).await {
+        if let Err(e) = db.write(move |c| release(c, &s, &k)).await {
             tracing::warn!(error = %e, "could not release an idempotency key");
         }
         return Ok(res.map_into_boxed_body());
@@ -248,7 +261,7 @@ pub async fn idempotency(
     let headers = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
     let stored_body = bytes.to_vec();
     if let Err(e) = db
-        .run(move |c| store(c, &scope, &key, status.as_u16(), headers, stored_body))
+        .write(move |c| store(c, &scope, &key, status.as_u16(), headers, stored_body))
         .await
     {
         tracing::warn!(error = %e, "could not store an idempotent response");

@@ -2,7 +2,7 @@
 //! last four digits, searchable by name or those digits, as JSON pages or one
 //! CSV file.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{Registration, WAITLISTED};
 use crate::accounts::phone::mask;
 use crate::db::DbConn;
-use crate::db::schema::{registrations, users};
+use crate::db::schema::{checkins, registrations, users};
 use crate::error::ApiError;
 use crate::http::pagination::Page;
 
@@ -27,12 +27,22 @@ pub struct RosterEntry {
     pub waitlist_position: Option<i64>,
     pub accessibility_needs: Option<String>,
     pub note: Option<String>,
-    /// When the person was checked in (check-in arrives with the check-in feature).
+    /// When the person was checked in (the scan time).
     pub checked_in_at: Option<DateTime<Utc>>,
+    /// A walk-in added at the door rather than a resident's own sign-up.
+    pub walk_in: bool,
     pub created_at: DateTime<Utc>,
 }
 
-type Row = (Registration, String, String, Option<String>);
+type Row = (
+    Registration,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
 
 fn like_pattern(q: &str) -> String {
     let escaped = q
@@ -51,13 +61,20 @@ pub fn load(
     page: Option<&Page>,
 ) -> Result<Vec<RosterEntry>, ApiError> {
     let mut query = registrations::table
-        .inner_join(users::table)
+        .left_join(users::table)
+        .left_join(checkins::table)
         .filter(registrations::event_id.eq(event_id.to_owned()))
         .select((
             Registration::as_select(),
-            users::display_name,
-            users::phone,
-            users::accessibility_needs,
+            users::display_name.nullable(),
+            registrations::walk_in_name,
+            users::phone.nullable(),
+            registrations::walk_in_phone,
+            users::accessibility_needs
+                .nullable()
+                .assume_not_null()
+                .nullable(),
+            checkins::scanned_at.nullable(),
         ))
         .order((registrations::created_at.asc(), registrations::id.asc()))
         .into_boxed();
@@ -67,9 +84,22 @@ pub fn load(
     if let Some(q) = q {
         let digits = q.len() == 4 && q.bytes().all(|b| b.is_ascii_digit());
         query = if digits {
-            query.filter(users::phone.like(format!("%{q}")))
+            let suffix = format!("%{q}");
+            query.filter(
+                users::phone
+                    .nullable()
+                    .like(suffix.clone())
+                    .or(registrations::walk_in_phone.like(suffix)),
+            )
         } else {
-            query.filter(users::display_name.like(like_pattern(q)).escape('\\'))
+            let pattern = like_pattern(q);
+            query.filter(
+                users::display_name
+                    .nullable()
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(registrations::walk_in_name.like(pattern).escape('\\')),
+            )
         };
     }
     if let Some(page) = page {
@@ -94,25 +124,32 @@ pub fn load(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(r, display_name, phone, accessibility_needs)| {
-            let waitlist_position = match (r.status.as_str(), r.waitlist_ticket) {
-                (WAITLISTED, Some(t)) => waiting.binary_search(&t).ok().map(|i| i as i64 + 1),
-                _ => None,
-            };
-            RosterEntry {
-                registration_id: r.id,
-                user_id: r.user_id,
-                display_name,
-                phone: mask(&phone),
-                party_size: r.party_size,
-                status: r.status,
-                waitlist_position,
-                accessibility_needs,
-                note: r.note,
-                checked_in_at: None,
-                created_at: r.created_at.and_utc(),
-            }
-        })
+        .map(
+            |(r, name, walk_in_name, phone, walk_in_phone, accessibility_needs, checked_in_at)| {
+                let waitlist_position = match (r.status.as_str(), r.waitlist_ticket) {
+                    (WAITLISTED, Some(t)) => waiting.binary_search(&t).ok().map(|i| i as i64 + 1),
+                    _ => None,
+                };
+                let walk_in = r.user_id.is_none();
+                RosterEntry {
+                    registration_id: r.id,
+                    user_id: r.user_id,
+                    display_name: name.or(walk_in_name).unwrap_or_default(),
+                    phone: phone
+                        .or(walk_in_phone)
+                        .map(|p| mask(&p))
+                        .unwrap_or_default(),
+                    party_size: r.party_size,
+                    status: r.status,
+                    waitlist_position,
+                    accessibility_needs,
+                    note: r.note,
+                    checked_in_at: checked_in_at.map(|t| t.and_utc()),
+                    walk_in,
+                    created_at: r.created_at.and_utc(),
+                }
+            },
+        )
         .collect())
 }
 

@@ -10,6 +10,7 @@ mod helpers;
 
 mod accounts;
 mod centres;
+mod checkin;
 mod events;
 mod http;
 mod migrations;

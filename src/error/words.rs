@@ -1,113 +1,10 @@
-//! `ApiError` and its problem+json form (RFC 9457). This is the one place where
-//! HTTP statuses and the stable `code`s clients switch on are decided, and where
-//! `title`/`detail` are put into the caller's language. Causes of 5xx answers go
-//! to the log only.
+//! The words of every error, in Chinese and English: titles and details of each
+//! code, and the message of each kind of invalid field.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-use crate::http::locale::{Locale, current_locale};
-
-/// Every stable error code, its status and its words in each language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Code {
-    InvalidBody,
-    InvalidQuery,
-    InvalidIdempotencyKey,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    ValidationFailed,
-    Unauthenticated,
-    InvalidCredentials,
-    RefreshTokenReused,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    PhoneTaken,
-    LastOwner,
-    AlreadyMember,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
-    AlreadyRegistered,
-    EventFull,
-    RegistrationClosed,
-    EventNotOpen,
-    NotEligible,
-    PartyTooLarge,
-    CapacityBelowConfirmed,
-    OrganizationNotVerified,
-    RateLimited,
-    ServiceUnavailable,
-    Internal,
-}
+use super::{Code, Invalid};
+use crate::http::locale::Locale;
 
 impl Code {
-    pub fn status(self) -> StatusCode {
-        use Code::*;
-        match self {
-            InvalidBody | InvalidQuery | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            Unauthenticated | InvalidCredentials | RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            Forbidden => StatusCode::FORBIDDEN,
-            NotFound => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            PhoneTaken
-            | LastOwner
-            | AlreadyMember
-            | IdempotencyKeyInUse
-            | AlreadyRegistered
-            | EventFull
-            | RegistrationClosed
-            | EventNotOpen
-            | CapacityBelowConfirmed
-            | OrganizationNotVerified => StatusCode::CONFLICT,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ValidationFailed | IdempotencyKeyReused | NotEligible | PartyTooLarge => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        use Code::*;
-        match self {
-            InvalidBody => "invalid_body",
-            InvalidQuery => "invalid_query",
-            InvalidIdempotencyKey => "invalid_idempotency_key",
-            PayloadTooLarge => "payload_too_large",
-            UnsupportedMediaType => "unsupported_media_type",
-            ValidationFailed => "validation_failed",
-            Unauthenticated => "unauthenticated",
-            InvalidCredentials => "invalid_credentials",
-            RefreshTokenReused => "refresh_token_reused",
-            Forbidden => "forbidden",
-            NotFound => "not_found",
-            MethodNotAllowed => "method_not_allowed",
-            PhoneTaken => "phone_taken",
-            LastOwner => "last_owner",
-            AlreadyMember => "already_member",
-            IdempotencyKeyInUse => "idempotency_key_in_use",
-            IdempotencyKeyReused => "idempotency_key_reused",
-            AlreadyRegistered => "already_registered",
-            EventFull => "event_full",
-            RegistrationClosed => "registration_closed",
-            EventNotOpen => "event_not_open",
-            NotEligible => "not_eligible",
-            PartyTooLarge => "party_too_large",
-            CapacityBelowConfirmed => "capacity_below_confirmed",
-            OrganizationNotVerified => "organization_not_verified",
-            RateLimited => "rate_limited",
-            ServiceUnavailable => "service_unavailable",
-            Internal => "internal",
-        }
-    }
-
     /// (title, detail) in the given language.
     pub fn words(self, locale: Locale) -> (&'static str, &'static str) {
         use Code::*;
@@ -290,6 +187,45 @@ impl Code {
                 ),
                 ("组织未通过审核", "只有通过审核的组织才能发布活动。"),
             ),
+            InvalidTicket => (
+                (
+                    "Ticket not valid",
+                    "This QR code is not a valid Mulin ticket, or it has expired.",
+                ),
+                ("票码无效", "该二维码不是有效的睦邻票码，或已过期。"),
+            ),
+            RegistrationCancelled => (
+                ("Registration cancelled", "This registration was cancelled."),
+                ("报名已取消", "该报名已被取消。"),
+            ),
+            NotConfirmed => (
+                (
+                    "Not confirmed",
+                    "This registration is on the waitlist, not confirmed.",
+                ),
+                ("报名未确认", "该报名仍在候补中，尚未确认。"),
+            ),
+            EventCancelled => (
+                ("Activity cancelled", "This activity was cancelled."),
+                ("活动已取消", "该活动已取消。"),
+            ),
+            OutsideCheckinWindow => (
+                (
+                    "Check-in not open",
+                    "Check-in opens one hour before the start and closes at the end.",
+                ),
+                (
+                    "不在签到时间内",
+                    "签到于活动开始前一小时开放，活动结束时关闭。",
+                ),
+            ),
+            WrongEvent => (
+                (
+                    "Different activity",
+                    "This ticket is for a different activity.",
+                ),
+                ("非本场活动", "该票码属于其他活动。"),
+            ),
             RateLimited => (
                 (
                     "Too many attempts",
@@ -320,28 +256,6 @@ impl Code {
             Locale::ZhCn => zh,
         }
     }
-}
-
-/// What is wrong with one field; rendered in the caller's language.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Invalid {
-    Required,
-    Blank,
-    TooShort { min: usize },
-    TooLong { max: usize },
-    OutOfRange { min: i64, max: i64 },
-    OneOf(&'static [&'static str]),
-    Phone,
-    Timezone,
-    UnknownPhone,
-    ControlCharacters,
-    Timestamp,
-    Date,
-    InPast,
-    TooFarAhead,
-    NotAfter(&'static str),
-    NotBefore(&'static str),
-    Unknown,
 }
 
 impl Invalid {
@@ -398,187 +312,5 @@ impl Invalid {
             (Invalid::NotBefore(other), Locale::En) => format!("must not be later than {other}"),
             (Invalid::NotBefore(other), Locale::ZhCn) => format!("不能晚于 {other}"),
         }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub invalid: Invalid,
-}
-
-/// The problem+json body, as documented in the OpenAPI file.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Stable machine-readable code, e.g. `validation_failed`.
-    pub code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<ProblemField>>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProblemField {
-    pub field: String,
-    pub message: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// A refusal fully described by its code.
-    #[error("{}", .0.as_str())]
-    Problem(Code),
-    #[error("validation failed: {0:?}")]
-    Validation(Vec<FieldError>),
-    /// A body that does not parse; the parser's message becomes the detail.
-    #[error("invalid body: {0}")]
-    InvalidBody(String),
-    #[error("invalid query: {0}")]
-    InvalidQuery(String),
-    #[error("rate limited for {retry_after_secs}s")]
-    RateLimited { retry_after_secs: u64 },
-    /// The database is out of reach or the pool is exhausted; the cause is logged.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// A bug or an unexpected failure; the cause is logged, never sent.
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl ApiError {
-    pub fn internal(cause: impl Into<String>) -> ApiError {
-        ApiError::Internal(cause.into())
-    }
-
-    pub fn field(field: &'static str, invalid: Invalid) -> ApiError {
-        ApiError::Validation(vec![FieldError { field, invalid }])
-    }
-
-    pub fn code(&self) -> Code {
-        match self {
-            ApiError::Problem(code) => *code,
-            ApiError::Validation(_) => Code::ValidationFailed,
-            ApiError::InvalidBody(_) => Code::InvalidBody,
-            ApiError::InvalidQuery(_) => Code::InvalidQuery,
-            ApiError::RateLimited { .. } => Code::RateLimited,
-            ApiError::Unavailable(_) => Code::ServiceUnavailable,
-            ApiError::Internal(_) => Code::Internal,
-        }
-    }
-
-    /// The problem document in `locale`.
-    pub fn problem(&self, locale: Locale) -> Problem {
-        let code = self.code();
-        let (title, detail) = code.words(locale);
-        let detail = match self {
-            ApiError::InvalidBody(msg) | ApiError::InvalidQuery(msg) => format!("{detail} ({msg})"),
-            _ => detail.to_owned(),
-        };
-        let errors = match self {
-            ApiError::Validation(fields) => Some(
-                fields
-                    .iter()
-                    .map(|f| ProblemField {
-                        field: f.field.to_owned(),
-                        message: f.invalid.message(locale),
-                    })
-                    .collect(),
-            ),
-            _ => None,
-        };
-        Problem {
-            type_: format!("urn:mulin:problem:{}", code.as_str()),
-            title: title.to_owned(),
-            status: code.status().as_u16(),
-            detail,
-            code: code.as_str().to_owned(),
-            errors,
-        }
-    }
-}
-
-impl From<Code> for ApiError {
-    fn from(code: Code) -> Self {
-        ApiError::Problem(code)
-    }
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(err: diesel::result::Error) -> Self {
-        match err {
-            diesel::result::Error::NotFound => ApiError::Problem(Code::NotFound),
-            other => ApiError::Internal(format!("database: {other}")),
-        }
-    }
-}
-
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.code().status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
-            ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
-            _ => {}
-        }
-        let mut response = HttpResponse::build(self.status_code());
-        response.content_type(PROBLEM_JSON);
-        match self {
-            ApiError::RateLimited { retry_after_secs } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
-            }
-            ApiError::Unavailable(_) => {
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
-            }
-            _ => {}
-        }
-        response.json(self.problem(current_locale()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_validation_error_renders_exactly_this_json() {
-        let err = ApiError::field("phone", Invalid::Phone);
-        let json = serde_json::to_value(err.problem(Locale::En)).expect("serializes");
-        assert_eq!(
-            json,
-            serde_json::json!({
-                "type": "urn:mulin:problem:validation_failed",
-                "title": "Some fields need correcting",
-                "status": 422,
-                "detail": "One or more fields are invalid; see errors.",
-                "code": "validation_failed",
-                "errors": [{"field": "phone", "message": "must be a mainland China mobile number, e.g. 13812345678"}]
-            })
-        );
-    }
-
-    #[test]
-    fn an_internal_error_never_shows_its_cause() {
-        let err = ApiError::internal("SELECT secret FROM users failed");
-        let json = serde_json::to_string(&err.problem(Locale::ZhCn)).expect("serializes");
-        assert!(!json.contains("SELECT"));
-        assert!(json.contains("\"code\":\"internal\""));
-        assert!(json.contains("\"status\":500"));
-    }
-
-    #[test]
-    fn chinese_words_are_used_for_zh_cn() {
-        let json = serde_json::to_value(ApiError::from(Code::PhoneTaken).problem(Locale::ZhCn))
-            .expect("serializes");
-        assert_eq!(json["title"], "手机号已注册");
-        assert_eq!(json["status"], 409);
     }
 }

@@ -1,0 +1,183 @@
+//! At the door without a ticket: walk-ins, and the attendance figures.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::WALK_IN;
+use super::queries::{self, Outcome, Scan};
+use super::routes::{CheckinResult, device, registration_view, staff_only};
+use crate::accounts::Phone;
+use crate::auth::CurrentUser;
+use crate::db::schema::registrations as regs_table;
+use crate::db::{self, Db};
+use crate::error::{ApiError, Code, Problem};
+use crate::events::queries as events;
+use crate::http::extract::Guarded;
+use crate::organizations::access::{self, Need};
+use crate::registrations::{self as regs, Registration};
+use crate::validate::{birth_year, int_in, text};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/events/{id}/walk-ins", web::post().to(walk_in))
+        .route("/events/{id}/attendance", web::get().to(attendance));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalkInBody {
+    #[schema(example = "刘奶奶")]
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub birth_year: Option<i64>,
+    /// Default 1.
+    pub party_size: Option<i64>,
+    /// Managers only: admit past capacity (recorded on the registration).
+    pub r#override: Option<bool>,
+    pub device_id: Option<String>,
+}
+
+/// Someone without the app at the door: a registration that is checked in at
+/// once. A full event refuses with `event_full` unless a manager overrides.
+#[utoipa::path(post, path = "/api/v1/events/{id}/walk-ins", tag = "check-in",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "event")),
+    request_body = WalkInBody,
+    responses(
+        (status = 201, body = CheckinResult),
+        (status = 403, description = "`forbidden` (override by staff)", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 409, description = "`event_full`, `event_cancelled`, `outside_checkin_window`", body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem),
+    ))]
+pub async fn walk_in(
+    Guarded(user, body): Guarded<CurrentUser, web::Json<WalkInBody>>,
+    db: web::Data<Db>,
+    event_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    crate::parse_fields!(
+        name = "display_name" => text(&body.display_name, 1, 50),
+        phone = "phone" => body.phone.as_deref().map(Phone::parse).transpose(),
+        born = "birth_year" => birth_year(body.birth_year),
+        party_size = "party_size" => int_in(body.party_size.unwrap_or(1), 1, 10),
+    );
+    let device_id = device(body.device_id.as_deref())?;
+    let force = body.r#override.unwrap_or(false);
+    let (checkin, registration) = db
+        .write(move |c| {
+            let event = events::lock(c, &event_id)?;
+            staff_only(c, &event.organization_id, &user)?;
+            let standing = access::require(c, &event.organization_id, &user, Need::Staff)?;
+            if force && standing.role.is_some_and(|r| !r.manages()) {
+                return Err(Code::Forbidden.into());
+            }
+            if event.status == crate::events::CANCELLED {
+                return Err(Code::EventCancelled.into());
+            }
+            let now = db::now();
+            if !queries::in_window(&event, now) {
+                return Err(Code::OutsideCheckinWindow.into());
+            }
+            let seated = events::claim_seats(c, &event_id, party_size)?;
+            if !seated && !force {
+                return Err(Code::EventFull.into());
+            }
+            let registration = Registration {
+                id: uuid::Uuid::new_v4().to_string(),
+                event_id: event_id.clone(),
+                user_id: None,
+                party_size,
+                note: None,
+                status: regs::CONFIRMED.into(),
+                waitlist_ticket: None,
+                created_at: now,
+                updated_at: now,
+                promoted_at: None,
+                cancelled_at: None,
+                cancelled_by: None,
+            };
+            use diesel::prelude::*;
+            diesel::insert_into(regs_table::table)
+                .values((
+                    &registration,
+                    regs_table::walk_in_name.eq(&name),
+                    regs_table::walk_in_phone.eq(phone.as_ref().map(|p| p.as_str().to_owned())),
+                    regs_table::walk_in_birth_year.eq(born),
+                    regs_table::over_capacity.eq(!seated),
+                ))
+                .execute(c)?;
+            match queries::apply(
+                c,
+                &event,
+                &Scan {
+                    event_id: &event_id,
+                    registration_id: &registration.id,
+                    method: WALK_IN,
+                    device_id: device_id.as_deref(),
+                    offline: false,
+                    scanned_at: now,
+                    actor: &user.id,
+                },
+            )? {
+                Outcome::Ok(checkin, registration) => {
+                    Ok((checkin, registration_view(c, *registration)?))
+                }
+                other => Err(ApiError::internal(format!(
+                    "walk-in check-in ended as {}",
+                    other.result()
+                ))),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CheckinResult {
+        result: "ok".into(),
+        checkin: checkin.into(),
+        registration: Some(registration),
+    }))
+}
+
+/// Undoes a mistaken check-in (owners and managers); the audit trail keeps it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttendanceView {
+    pub capacity: i32,
+    /// People holding confirmed seats (walk-ins included).
+    pub confirmed: i32,
+    pub waitlisted: i32,
+    /// People checked in.
+    pub checked_in: i32,
+    /// People admitted as walk-ins.
+    pub walk_ins: i64,
+    /// People confirmed but never checked in; counted once the event has ended.
+    pub no_shows: i64,
+}
+
+/// Attendance figures for the organization's staff.
+#[utoipa::path(get, path = "/api/v1/events/{id}/attendance", tag = "check-in",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "event")),
+    responses(
+        (status = 200, body = AttendanceView),
+        (status = 404, description = "`not_found`", body = Problem),
+    ))]
+pub async fn attendance(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    event_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let a = db
+        .run(move |c| {
+            let event = events::find(c, &event_id)?.ok_or(ApiError::from(Code::NotFound))?;
+            access::require(c, &event.organization_id, &user, Need::Staff)?;
+            queries::attendance(c, &event)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(AttendanceView {
+        capacity: a.capacity,
+        confirmed: a.confirmed,
+        waitlisted: a.waitlisted,
+        checked_in: a.checked_in,
+        walk_ins: a.walk_ins,
+        no_shows: a.no_shows,
+    }))
+}

@@ -1,0 +1,290 @@
+//! The `checkins`, `checkin_audit` and `checkin_scans` tables. Every check-in
+//! and undo takes the event's lock first (as sign-ups do), and a unique index
+//! allows one check-in per registration, so two phones scanning one ticket at
+//! once make exactly one check-in.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Checkin, WINDOW_BEFORE};
+use crate::db::schema::{checkin_audit, checkin_scans, checkins, events, registrations};
+use crate::db::{self, DbConn};
+use crate::error::{ApiError, Code};
+use crate::events::{self as ev, Event, queries as events_q};
+use crate::registrations::{self as regs, Registration, queries as regs_q};
+
+/// How one scan ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Ok(Checkin, Box<Registration>),
+    /// Already checked in: the check-in that counts (for offline scans, the
+    /// earliest one).
+    Already(Checkin),
+    Refused(Code),
+}
+
+impl Outcome {
+    pub fn result(&self) -> &'static str {
+        match self {
+            Outcome::Ok(..) => "ok",
+            Outcome::Already(_) => "already_checked_in",
+            Outcome::Refused(code) => code.as_str(),
+        }
+    }
+
+    pub fn checkin_id(&self) -> Option<&str> {
+        match self {
+            Outcome::Ok(c, _) | Outcome::Already(c) => Some(&c.id),
+            Outcome::Refused(_) => None,
+        }
+    }
+}
+
+/// One scan to apply.
+pub struct Scan<'a> {
+    pub event_id: &'a str,
+    pub registration_id: &'a str,
+    pub method: &'a str,
+    pub device_id: Option<&'a str>,
+    pub offline: bool,
+    pub scanned_at: NaiveDateTime,
+    pub actor: &'a str,
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Checkin>, ApiError> {
+    Ok(checkins::table
+        .find(id)
+        .select(Checkin::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn of_registration(conn: &mut DbConn, registration_id: &str) -> Result<Option<Checkin>, ApiError> {
+    Ok(checkins::table
+        .filter(checkins::registration_id.eq(registration_id))
+        .select(Checkin::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn audit(conn: &mut DbConn, c: &Checkin, action: &str, actor: &str) -> Result<(), ApiError> {
+    diesel::insert_into(checkin_audit::table)
+        .values((
+            checkin_audit::id.eq(uuid::Uuid::new_v4().to_string()),
+            checkin_audit::checkin_id.eq(&c.id),
+            checkin_audit::registration_id.eq(&c.registration_id),
+            checkin_audit::event_id.eq(&c.event_id),
+            checkin_audit::action.eq(action),
+            checkin_audit::actor.eq(actor),
+            checkin_audit::device_id.eq(&c.device_id),
+            checkin_audit::method.eq(&c.method),
+            checkin_audit::offline.eq(c.offline),
+            checkin_audit::scanned_at.eq(c.scanned_at),
+            checkin_audit::at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn touch_registration(conn: &mut DbConn, registration_id: &str) -> Result<(), ApiError> {
+    diesel::update(registrations::table.find(registration_id))
+        .set(registrations::updated_at.eq(db::now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn add_to_count(conn: &mut DbConn, event_id: &str, people: i32) -> Result<(), ApiError> {
+    diesel::update(events::table.find(event_id))
+        .set(events::checked_in_count.eq(events::checked_in_count + people))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether online check-in is open now: from an hour before the start to the end.
+pub fn in_window(event: &Event, now: NaiveDateTime) -> bool {
+    now >= event.starts_at - WINDOW_BEFORE && now <= event.ends_at
+}
+
+/// Applies one scan with the event already locked by the caller.
+pub fn apply(conn: &mut DbConn, event: &Event, scan: &Scan) -> Result<Outcome, ApiError> {
+    let Some(registration) = regs_q::find(conn, scan.registration_id)? else {
+        return Ok(Outcome::Refused(Code::NotFound));
+    };
+    if registration.event_id != event.id {
+        return Ok(Outcome::Refused(Code::WrongEvent));
+    }
+    if event.status == ev::CANCELLED {
+        return Ok(Outcome::Refused(Code::EventCancelled));
+    }
+    if let Some(existing) = of_registration(conn, scan.registration_id)? {
+        if scan.offline
+            && scan.scanned_at < existing.scanned_at
+            && scan.device_id != existing.device_id.as_deref()
+        {
+            // An earlier scan from another phone arrives late: it wins, and the
+            // scans that had been counted are marked as the duplicates.
+            let earlier = Checkin {
+                device_id: scan.device_id.map(str::to_owned),
+                scanned_at: scan.scanned_at,
+                method: scan.method.to_owned(),
+                offline: true,
+                ..existing.clone()
+            };
+            diesel::update(checkins::table.find(&existing.id))
+                .set((
+                    checkins::device_id.eq(&earlier.device_id),
+                    checkins::scanned_at.eq(earlier.scanned_at),
+                    checkins::method.eq(&earlier.method),
+                    checkins::offline.eq(true),
+                ))
+                .execute(conn)?;
+            diesel::update(
+                checkin_scans::table
+                    .filter(checkin_scans::checkin_id.eq(&existing.id))
+                    .filter(checkin_scans::result.eq("ok")),
+            )
+            .set(checkin_scans::result.eq("already_checked_in"))
+            .execute(conn)?;
+            audit(conn, &existing, "superseded", scan.actor)?;
+            audit(conn, &earlier, "created", scan.actor)?;
+            return Ok(Outcome::Ok(earlier, Box::new(registration)));
+        }
+        return Ok(Outcome::Already(existing));
+    }
+    match registration.status.as_str() {
+        regs::CANCELLED => return Ok(Outcome::Refused(Code::RegistrationCancelled)),
+        regs::CONFIRMED => {}
+        _ => return Ok(Outcome::Refused(Code::NotConfirmed)),
+    }
+    let now = db::now();
+    if !scan.offline && !in_window(event, now) {
+        return Ok(Outcome::Refused(Code::OutsideCheckinWindow));
+    }
+    let checkin = Checkin {
+        id: uuid::Uuid::new_v4().to_string(),
+        registration_id: registration.id.clone(),
+        event_id: event.id.clone(),
+        method: scan.method.to_owned(),
+        device_id: scan.device_id.map(str::to_owned),
+        offline: scan.offline,
+        scanned_at: scan.scanned_at,
+        created_by: scan.actor.to_owned(),
+        created_at: now,
+    };
+    diesel::insert_into(checkins::table)
+        .values(&checkin)
+        .execute(conn)
+        .map_err(|e| {
+            if db::is_unique_violation(&e) {
+                ApiError::internal("a second check-in slipped past the event lock")
+            } else {
+                e.into()
+            }
+        })?;
+    add_to_count(conn, &event.id, registration.party_size)?;
+    touch_registration(conn, &registration.id)?;
+    audit(conn, &checkin, "created", scan.actor)?;
+    Ok(Outcome::Ok(checkin, Box::new(registration)))
+}
+
+/// Checks one registration in, locking the event.
+pub fn check_in(conn: &mut DbConn, scan: &Scan) -> Result<Outcome, ApiError> {
+    let event = events_q::lock(conn, scan.event_id)?;
+    apply(conn, &event, scan)
+}
+
+/// Undoes a check-in (a mistaken scan); the audit trail keeps it.
+pub fn undo(conn: &mut DbConn, checkin: &Checkin, actor: &str) -> Result<(), ApiError> {
+    events_q::lock(conn, &checkin.event_id)?;
+    let Some(current) = find(conn, &checkin.id)? else {
+        return Ok(());
+    };
+    let party: i32 = registrations::table
+        .find(&current.registration_id)
+        .select(registrations::party_size)
+        .first(conn)?;
+    diesel::delete(checkins::table.find(&current.id)).execute(conn)?;
+    add_to_count(conn, &current.event_id, -party)?;
+    touch_registration(conn, &current.registration_id)?;
+    audit(conn, &current, "undone", actor)?;
+    Ok(())
+}
+
+/// A stored batch scan: (result, check-in id).
+pub fn stored_scan(
+    conn: &mut DbConn,
+    event_id: &str,
+    device_id: &str,
+    scan_id: &str,
+) -> Result<Option<(String, Option<String>)>, ApiError> {
+    Ok(checkin_scans::table
+        .find((event_id, device_id, scan_id))
+        .select((checkin_scans::result, checkin_scans::checkin_id))
+        .first(conn)
+        .optional()?)
+}
+
+#[expect(clippy::too_many_arguments, reason = "one row of the scans table")]
+pub fn store_scan(
+    conn: &mut DbConn,
+    event_id: &str,
+    device_id: &str,
+    scan_id: &str,
+    registration_id: Option<&str>,
+    result: &str,
+    checkin_id: Option<&str>,
+    scanned_at: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::insert_into(checkin_scans::table)
+        .values((
+            checkin_scans::event_id.eq(event_id),
+            checkin_scans::device_id.eq(device_id),
+            checkin_scans::scan_id.eq(scan_id),
+            checkin_scans::registration_id.eq(registration_id),
+            checkin_scans::result.eq(result),
+            checkin_scans::checkin_id.eq(checkin_id),
+            checkin_scans::scanned_at.eq(scanned_at),
+            checkin_scans::received_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Attendance figures in people.
+pub struct Attendance {
+    pub capacity: i32,
+    pub confirmed: i32,
+    pub waitlisted: i32,
+    pub checked_in: i32,
+    pub walk_ins: i64,
+    pub no_shows: i64,
+}
+
+pub fn attendance(conn: &mut DbConn, event: &Event) -> Result<Attendance, ApiError> {
+    let walk_ins: Option<i64> = registrations::table
+        .filter(registrations::event_id.eq(&event.id))
+        .filter(registrations::user_id.is_null())
+        .filter(registrations::status.ne(regs::CANCELLED))
+        .select(diesel::dsl::sum(registrations::party_size))
+        .first(conn)?;
+    let no_shows = if event.ends_at <= db::now() {
+        let unscanned: Option<i64> = registrations::table
+            .left_join(checkins::table)
+            .filter(registrations::event_id.eq(&event.id))
+            .filter(registrations::status.eq(regs::CONFIRMED))
+            .filter(checkins::id.is_null())
+            .select(diesel::dsl::sum(registrations::party_size))
+            .first(conn)?;
+        unscanned.unwrap_or(0)
+    } else {
+        0
+    };
+    Ok(Attendance {
+        capacity: event.capacity,
+        confirmed: event.confirmed_seats,
+        waitlisted: event.waitlist_seats,
+        checked_in: event.checked_in_count,
+        walk_ins: walk_ins.unwrap_or(0),
+        no_shows,
+    })
+}
