@@ -23,6 +23,7 @@ use mulin::app::Application;
 use mulin::auth::passwords::{self, Password};
 use mulin::auth::sessions;
 use mulin::auth::tokens::TokenKeys;
+use mulin::checkin::tickets::{TicketClaims, TicketKeys};
 use mulin::config::{Secret, Settings};
 use mulin::db::{self, Db};
 use mulin::events::{Event, PUBLISHED, queries as events};
@@ -125,7 +126,7 @@ fn client() -> reqwest::Client {
 
 /// Users with live sessions, made directly in the database (hashing thousands of
 /// passwords through the API would measure argon2, not sign-up).
-async fn seed_users(db: &Db, keys: &TokenKeys, n: usize) -> Vec<String> {
+async fn seed_users(db: &Db, keys: &TokenKeys, n: usize) -> Vec<(String, String)> {
     let hash = passwords::hash(&Password::parse("benchmark-password").unwrap()).unwrap();
     let created: Vec<(String, String)> = db
         .write(move |c| {
@@ -154,7 +155,10 @@ async fn seed_users(db: &Db, keys: &TokenKeys, n: usize) -> Vec<String> {
         .unwrap();
     created
         .into_iter()
-        .map(|(user, session)| keys.issue_access(&user, &session).unwrap())
+        .map(|(user, session)| {
+            let token = keys.issue_access(&user, &session).unwrap();
+            (user, token)
+        })
         .collect()
 }
 
@@ -280,20 +284,15 @@ async fn run(label: &str, database_url: String) {
     let concurrency = 200;
 
     let signups = scale(4_000);
-    let tokens = Arc::new(seed_users(&db, &keys, signups).await);
-    let owner = db
-        .run(|c| {
-            use diesel::prelude::*;
-            Ok(mulin::db::schema::users::table
-                .select(mulin::db::schema::users::id)
-                .first::<String>(c)?)
-        })
-        .await
-        .unwrap();
+    let people = seed_users(&db, &keys, signups).await;
+    let tokens = Arc::new(people.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>());
+    let users: Vec<String> = people.iter().map(|(u, _)| u.clone()).collect();
+    // The first resident also owns the organization: its staff token.
+    let owner = users[0].clone();
     let hot = seed_events(&db, owner.clone(), 1, 10_000).await.remove(0);
     let spread = Arc::new(seed_events(&db, owner.clone(), 1_000, 10_000).await);
     let browse_events = scale(10_000).saturating_sub(1_001);
-    seed_events(&db, owner, browse_events, 50).await;
+    seed_events(&db, owner.clone(), browse_events, 50).await;
     // Fresh bulk-loaded tables have no planner statistics yet; in service,
     // autovacuum (PostgreSQL) would have gathered them. Without this PostgreSQL
     // sorts all 10,000 rows for every page (measured: 3.9 ms vs 0.06 ms a query).
@@ -495,7 +494,218 @@ async fn run(label: &str, database_url: String) {
         browse.rate() / bare_browse.rate(),
         browse.rate() / raw_browse.rate()
     );
+    checkin_scenarios(&db, &base, &client, &users, &tokens[0], owner).await;
     handle.stop(false).await;
+}
+
+/// A published event starting in 30 minutes (check-in open) with every user in
+/// `users` confirmed; returns its id and the registrations' ids.
+async fn event_with_registrations(
+    db: &Db,
+    owner: String,
+    users: Vec<String>,
+) -> (String, Vec<String>) {
+    let capacity = i32::try_from(users.len()).unwrap();
+    let event = seed_events(db, owner, 1, capacity).await.remove(0);
+    let id = event.clone();
+    let registrations = db
+        .write(move |c| {
+            use diesel::prelude::*;
+            use mulin::db::schema::events as t;
+            let soon = db::now() + Span::minutes(30);
+            diesel::update(t::table.find(&id))
+                .set((t::starts_at.eq(soon), t::ends_at.eq(soon + Span::hours(2))))
+                .execute(c)?;
+            let mut out = Vec::with_capacity(users.len());
+            for user in &users {
+                out.push(
+                    mulin::registrations::queries::register(c, &id, user, 1, None)?
+                        .0
+                        .id,
+                );
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+    (event, registrations)
+}
+
+async fn tickets_for(db: &Db, event: &str, registrations: &[String]) -> Vec<String> {
+    let (event, registrations) = (event.to_owned(), registrations.to_vec());
+    db.run(move |c| {
+        let keys = TicketKeys::load(c)?;
+        registrations
+            .iter()
+            .map(|r| {
+                keys.sign(&TicketClaims {
+                    sub: r.clone(),
+                    evt: event.clone(),
+                    party_size: 1,
+                    exp: (db::now() + Span::days(1)).and_utc().timestamp(),
+                })
+            })
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
+/// 200 scanners redeeming distinct tickets, a 500-scan batch, and their ceilings.
+async fn checkin_scenarios(
+    db: &Db,
+    base: &str,
+    client: &reqwest::Client,
+    users: &[String],
+    staff: &str,
+    owner: String,
+) {
+    let (event, registrations) = event_with_registrations(db, owner.clone(), users.to_vec()).await;
+    let tickets = Arc::new(tickets_for(db, &event, &registrations).await);
+    let (b, t, e, s) = (
+        base.to_owned(),
+        tickets.clone(),
+        event.clone(),
+        staff.to_owned(),
+    );
+    let scans = drive(
+        200,
+        tickets.len(),
+        http_job(
+            client.clone(),
+            move |c, i| {
+                c.post(format!("{b}/events/{e}/checkins"))
+                    .bearer_auth(&s)
+                    .json(&serde_json::json!({"ticket": t[i], "device_id": "door"}))
+            },
+            201,
+        ),
+    )
+    .await;
+    println!(
+        "{}",
+        scans.line("check-in by ticket, 200 scanners, distinct tickets")
+    );
+
+    let sample = client
+        .post(format!("{base}/events/{event}/checkins"))
+        .bearer_auth(staff)
+        .json(&serde_json::json!({"ticket": tickets[0]}))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let (ceiling_port, ceiling) = ceiling_server(sample, 201);
+    let bare = drive(
+        200,
+        tickets.len(),
+        http_job(
+            client.clone(),
+            move |c, _| {
+                c.post(format!("http://127.0.0.1:{ceiling_port}/"))
+                    .json(&serde_json::json!({"ticket": "x"}))
+            },
+            201,
+        ),
+    )
+    .await;
+    ceiling.stop(false).await;
+    println!("{}", bare.line("ceiling: bare actix-web POST, same bytes"));
+
+    // The same check-in without HTTP: verify the ticket, lock, insert, count.
+    let (raw_event, raw_registrations) =
+        event_with_registrations(db, owner.clone(), users.to_vec()).await;
+    let raw_tickets = tickets_for(db, &raw_event, &raw_registrations).await;
+    let raw = tokio::task::spawn_blocking({
+        let db = db.clone();
+        let staff_user = users[0].clone();
+        move || {
+            let mut conn = db.get().unwrap();
+            let keys = TicketKeys::load(&mut conn).unwrap();
+            let mut latencies = Vec::with_capacity(raw_tickets.len());
+            let started = Instant::now();
+            for ticket in &raw_tickets {
+                let t = Instant::now();
+                let claims = keys.verify(ticket, &mut conn).unwrap();
+                let outcome = db::write_tx(&mut conn, |c| {
+                    mulin::checkin::queries::check_in(
+                        c,
+                        &mulin::checkin::queries::Scan {
+                            event_id: &raw_event,
+                            registration_id: &claims.sub,
+                            method: "qr",
+                            device_id: Some("door"),
+                            offline: false,
+                            scanned_at: db::now(),
+                            actor: &staff_user,
+                        },
+                    )
+                })
+                .unwrap();
+                assert_eq!(outcome.result(), "ok");
+                latencies.push(t.elapsed());
+            }
+            Stats {
+                ok: raw_tickets.len(),
+                failed: 0,
+                elapsed: started.elapsed(),
+                latencies,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    println!(
+        "{}",
+        raw.line("ceiling: raw verify + check-in loop (1 thread)")
+    );
+
+    // One offline batch of 500 scans, five times on fresh events.
+    let mut batch_latencies = Vec::new();
+    let started = Instant::now();
+    for _ in 0..5 {
+        let (batch_event, batch_regs) =
+            event_with_registrations(db, owner.clone(), users[..500.min(users.len())].to_vec())
+                .await;
+        let batch_tickets = tickets_for(db, &batch_event, &batch_regs).await;
+        let now = chrono::Utc::now().to_rfc3339();
+        let body = serde_json::json!({
+            "device_id": "phone-1",
+            "scans": batch_tickets.iter().enumerate().map(|(i, t)| serde_json::json!({"scan_id": i.to_string(), "ticket": t, "scanned_at": now})).collect::<Vec<_>>()
+        });
+        let t = Instant::now();
+        let res = client
+            .post(format!("{base}/events/{batch_event}/checkins/batch"))
+            .bearer_auth(staff)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let _ = res.bytes().await;
+        batch_latencies.push(t.elapsed());
+    }
+    let batches = Stats {
+        ok: 5,
+        failed: 0,
+        elapsed: started.elapsed(),
+        latencies: batch_latencies,
+    };
+    println!(
+        "| batch upload of 500 offline scans (5 uploads) | 5 | 0 | - | {:.1} | {:.1} |",
+        batches.percentile(0.5).as_secs_f64() * 1000.0,
+        batches.percentile(0.99).as_secs_f64() * 1000.0
+    );
+    println!();
+    println!(
+        "ratios: check-in / bare POST = {:.2}; check-in / raw check-in loop = {:.2}; 500-scan batch = {:.0} scans/s",
+        scans.rate() / bare.rate(),
+        scans.rate() / raw.rate(),
+        500.0 / batches.percentile(0.5).as_secs_f64()
+    );
 }
 
 fn main() {
