@@ -14,9 +14,13 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::tokens::{self, TokenKeys};
 use crate::checkin::tickets::TicketKeys;
 use crate::config::Settings;
-use crate::db::{Db, migrations};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::db::{Backend, Db, migrations};
 use crate::error::{ApiError, Code};
 use crate::http::{etag, extract, idempotency, locale, metrics};
+use crate::live::{self, hub::Command, hub::GOING_AWAY, hub::HubHandle, hub::Signal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -35,6 +39,8 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    hub: HubHandle,
+    stop_listener: Arc<AtomicBool>,
 }
 
 /// Connects, migrates and returns the pool with the access-token and ticket keys.
@@ -76,6 +82,14 @@ impl Application {
             source,
         })?;
         let workers = settings.workers;
+        let signal = Arc::new(Signal::default());
+        db.attach_live(signal.clone());
+        let hub = live::hub::start(db.clone(), signal.clone());
+        let stop_listener = Arc::new(AtomicBool::new(false));
+        if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
+            live::listener::start(url, signal, stop_listener.clone());
+        }
+        let hub_data = web::Data::new(hub.clone());
         let db_data = web::Data::new(db.clone());
         let keys = web::Data::new(keys);
         let tickets = web::Data::new(tickets);
@@ -88,6 +102,7 @@ impl Application {
                 .app_data(tickets.clone())
                 .app_data(settings.clone())
                 .app_data(metrics.clone())
+                .app_data(hub_data.clone())
                 .app_data(extract::json_config())
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
@@ -103,7 +118,8 @@ impl Application {
                 .configure(routes)
                 .default_service(web::to(not_found))
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(10)
+        .disable_signals();
         if let Some(workers) = workers {
             server = server.workers(workers.max(1));
         }
@@ -119,6 +135,8 @@ impl Application {
             port: address.port(),
             server,
             db,
+            hub,
+            stop_listener,
         })
     }
 
@@ -134,12 +152,32 @@ impl Application {
         &self.db
     }
 
+    pub fn hub(&self) -> &HubHandle {
+        &self.hub
+    }
+
     /// Serves until stopped, pruning expired idempotency keys, refresh tokens
     /// and rate-limit windows in the background.
+    /// On SIGINT or SIGTERM, WebSockets are closed with 1001 (so clients
+    /// reconnect elsewhere) before the server stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let pruner = tokio::spawn(prune_forever(self.db.clone()));
+        let handle = self.server.handle();
+        let hub = self.hub.clone();
+        let signals = tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing live connections");
+            let _ = hub
+                .commands
+                .send(Command::CloseAll { code: GOING_AWAY })
+                .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            handle.stop(true).await;
+        });
         let result = self.server.await;
         pruner.abort();
+        signals.abort();
+        self.stop_listener.store(true, Ordering::Relaxed);
         result
     }
 }
@@ -161,8 +199,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::checkin::qr::configure)
                 .configure(crate::checkin::door::configure)
                 .configure(crate::checkin::sync::configure)
+                .configure(crate::live::socket::configure)
                 .route("/openapi.json", web::get().to(crate::openapi::serve)),
         );
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -178,7 +232,8 @@ async fn prune_forever(db: Db) {
                 let keys = idempotency::prune(c)?;
                 let tokens = crate::auth::sessions::prune(c)?;
                 let windows = crate::auth::ratelimit::prune(c)?;
-                Ok((keys, tokens, windows))
+                let messages = crate::live::publish::prune(c)?;
+                Ok((keys, tokens, windows + messages))
             })
             .await;
         match result {

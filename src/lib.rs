@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod live;
 pub mod openapi;
 pub mod organizations;
 pub mod registrations;

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, auth, centres, checkin, error, events, health, organizations, registrations,
+    accounts, auth, centres, checkin, error, events, health, live, organizations, registrations,
 };
 
 #[derive(OpenApi)]
@@ -60,6 +60,7 @@ use crate::{
         checkin::door::attendance,
         checkin::sync::sync,
         checkin::sync::anomalies,
+        live::socket::live,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -71,6 +72,7 @@ use crate::{
         (name = "events", description = "Activities: create, publish, browse, cancel"),
         (name = "registrations", description = "Signing up, the waitlist, cancelling, rosters"),
         (name = "check-in", description = "Tickets, scanning at the door, walk-ins, offline sync, attendance"),
+        (name = "live", description = "Live updates over a WebSocket"),
         (name = "operations", description = "Probes"),
     )
 )]

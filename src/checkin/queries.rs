@@ -184,6 +184,13 @@ pub fn apply(conn: &mut DbConn, event: &Event, scan: &Scan) -> Result<Outcome, A
     add_to_count(conn, &event.id, registration.party_size)?;
     touch_registration(conn, &registration.id)?;
     audit(conn, &checkin, "created", scan.actor)?;
+    announce(
+        conn,
+        &event.organization_id,
+        &checkin,
+        registration.user_id.as_deref(),
+        "checkin.created",
+    )?;
     Ok(Outcome::Ok(checkin, Box::new(registration)))
 }
 
@@ -207,7 +214,33 @@ pub fn undo(conn: &mut DbConn, checkin: &Checkin, actor: &str) -> Result<(), Api
     add_to_count(conn, &current.event_id, -party)?;
     touch_registration(conn, &current.registration_id)?;
     audit(conn, &current, "undone", actor)?;
+    let (org, user): (String, Option<String>) = registrations::table
+        .inner_join(events::table)
+        .filter(registrations::id.eq(&current.registration_id))
+        .select((events::organization_id, registrations::user_id))
+        .first(conn)?;
+    announce(conn, &org, &current, user.as_deref(), "checkin.undone")?;
     Ok(())
+}
+
+/// A check-in message to the organization and the resident, plus fresh counts.
+fn announce(
+    conn: &mut DbConn,
+    org_id: &str,
+    c: &Checkin,
+    user_id: Option<&str>,
+    kind: &str,
+) -> Result<(), ApiError> {
+    let data = serde_json::json!({
+        "checkin_id": c.id,
+        "registration_id": c.registration_id,
+        "event_id": c.event_id,
+        "method": c.method,
+        "device_id": c.device_id,
+        "scanned_at": c.scanned_at.and_utc(),
+    });
+    crate::live::publish::to_org_and_user(conn, org_id, user_id, kind, &data)?;
+    crate::live::publish::event_changed(conn, &c.event_id)
 }
 
 /// A stored batch scan: (result, check-in id).

@@ -138,6 +138,8 @@ pub struct Db {
     /// runtime, instead of each holding a connection in SQLite's busy handler
     /// (which polls with growing sleeps). `None` on PostgreSQL.
     write_gate: Option<Arc<Semaphore>>,
+    /// Where committed live messages are announced (set once the hub runs).
+    live: Arc<std::sync::OnceLock<Arc<crate::live::hub::Signal>>>,
 }
 
 impl Db {
@@ -153,7 +155,13 @@ impl Db {
             pool,
             backend,
             write_gate,
+            live: Arc::default(),
         })
+    }
+
+    /// From now on, topics published in `write` transactions wake this signal.
+    pub fn attach_live(&self, signal: Arc<crate::live::hub::Signal>) {
+        let _ = self.live.set(signal);
     }
 
     pub fn backend(&self) -> &'static str {
@@ -196,7 +204,18 @@ impl Db {
             ),
             None => None,
         };
-        self.run(move |conn| write_tx(conn, f)).await
+        let (value, topics) = self
+            .run(move |conn| {
+                crate::live::publish::take_pending();
+                let result = write_tx(conn, f);
+                let topics = crate::live::publish::take_pending();
+                result.map(|value| (value, topics))
+            })
+            .await?;
+        if let Some(signal) = self.live.get() {
+            signal.mark(topics);
+        }
+        Ok(value)
     }
 }
 

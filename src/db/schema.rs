@@ -206,6 +206,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    live_topics (topic) {
+        topic -> Text,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    live_messages (topic, seq) {
+        topic -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(live_messages -> live_topics (topic));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(memberships -> organizations (organization_id));
@@ -232,4 +250,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkins,
     checkin_audit,
     checkin_scans,
+    live_topics,
+    live_messages,
 );

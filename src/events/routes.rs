@@ -14,6 +14,7 @@ use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
 use crate::http::pagination::{PageQuery, Paged};
+use crate::live::publish as live;
 use crate::organizations::access::{self, Need};
 use crate::organizations::{VERIFIED, queries as orgs};
 use crate::registrations::queries as registrations;
@@ -277,6 +278,14 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// An event message to its own topic and its organization's, plus fresh counts.
+fn announce(c: &mut DbConn, view: &EventView, kind: &str) -> Result<(), ApiError> {
+    let data = serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))?;
+    live::publish(c, &format!("event:{}", view.id), kind, &data)?;
+    live::publish(c, &format!("org:{}", view.organization_id), kind, &data)?;
+    live::event_changed(c, &view.id)
+}
+
 /// Locks the event for a manager's change; refuses events that are over.
 fn lock_for_manager(
     c: &mut DbConn,
@@ -326,7 +335,9 @@ pub async fn patch(
                 registrations::promote(c, &id)?;
             }
             let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
-            Ok(EventView::new(event, org_name, now))
+            let view = EventView::new(event, org_name, now);
+            announce(c, &view, "event.updated")?;
+            Ok(view)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -364,7 +375,9 @@ pub async fn publish(
                 _ => return Err(Code::EventNotOpen.into()),
             }
             let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
-            Ok(EventView::new(event, org_name, now))
+            let view = EventView::new(event, org_name, now);
+            announce(c, &view, "event.updated")?;
+            Ok(view)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -404,9 +417,19 @@ pub async fn cancel(
                 CANCELLED => {}
                 COMPLETED => return Err(Code::EventNotOpen.into()),
                 _ => {
-                    registrations::cancel_all(c, &id, &user.id)?;
+                    let told = registrations::cancel_all(c, &id, &user.id)?;
                     queries::clear_counts(c, &id)?;
                     queries::set_status(c, &id, CANCELLED, Some(&reason))?;
+                    let data = serde_json::json!({"event_id": id.as_str(), "reason": reason});
+                    for resident in told {
+                        live::publish(c, &format!("user:{resident}"), "event.cancelled", &data)?;
+                    }
+                    let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
+                    announce(
+                        c,
+                        &EventView::new(event, org_name.clone(), now),
+                        "event.cancelled",
+                    )?;
                 }
             }
             let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;

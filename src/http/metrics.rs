@@ -11,6 +11,7 @@ use actix_web::{Error, HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -33,6 +34,10 @@ pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+    live_connections: Gauge,
+    live_subscriptions: Gauge,
+    live_sent: Gauge,
+    live_slow_closes: Gauge,
 }
 
 impl Default for Metrics {
@@ -54,10 +59,38 @@ impl Metrics {
             "Time to answer an HTTP request",
             latency.clone(),
         );
+        let live_connections = Gauge::default();
+        let live_subscriptions = Gauge::default();
+        let live_sent = Gauge::default();
+        let live_slow_closes = Gauge::default();
+        registry.register(
+            "live_connections",
+            "Open WebSocket connections",
+            live_connections.clone(),
+        );
+        registry.register(
+            "live_subscriptions",
+            "Topic subscriptions",
+            live_subscriptions.clone(),
+        );
+        registry.register(
+            "live_messages_sent",
+            "Live messages queued to clients since start",
+            live_sent.clone(),
+        );
+        registry.register(
+            "live_slow_consumer_closes",
+            "Connections closed as slow consumers since start",
+            live_slow_closes.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
             latency,
+            live_connections,
+            live_subscriptions,
+            live_sent,
+            live_slow_closes,
         }
     }
 
@@ -103,7 +136,24 @@ pub async fn record(
 }
 
 /// `GET /metrics`
-pub async fn serve(metrics: web::Data<Metrics>) -> HttpResponse {
+pub async fn serve(
+    metrics: web::Data<Metrics>,
+    hub: Option<web::Data<crate::live::hub::HubHandle>>,
+) -> HttpResponse {
+    if let Some(hub) = hub {
+        use std::sync::atomic::Ordering::Relaxed;
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        metrics
+            .live_connections
+            .set(as_i64(hub.stats.connections.load(Relaxed)));
+        metrics
+            .live_subscriptions
+            .set(as_i64(hub.stats.subscriptions.load(Relaxed)));
+        metrics.live_sent.set(as_i64(hub.stats.sent.load(Relaxed)));
+        metrics
+            .live_slow_closes
+            .set(as_i64(hub.stats.slow_closes.load(Relaxed)));
+    }
     match metrics.render() {
         Ok(text) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

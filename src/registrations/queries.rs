@@ -15,6 +15,7 @@ use crate::error::{ApiError, Code};
 use crate::events::queries as events_q;
 use crate::events::{self as ev, Event};
 use crate::http::pagination::Page;
+use crate::live::publish as live;
 use crate::organizations::{VERIFIED, queries as orgs};
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Registration>, ApiError> {
@@ -105,7 +106,30 @@ pub fn register(
                 e.into()
             }
         })?;
+    announce(
+        conn,
+        &event.organization_id,
+        &registration,
+        "registration.created",
+    )?;
+    live::event_changed(conn, event_id)?;
     Ok((registration, event))
+}
+
+/// A registration message to its organization and to its resident.
+pub fn announce(
+    conn: &mut DbConn,
+    org_id: &str,
+    r: &Registration,
+    kind: &str,
+) -> Result<(), ApiError> {
+    let data = serde_json::json!({
+        "registration_id": r.id,
+        "event_id": r.event_id,
+        "status": r.status,
+        "party_size": r.party_size,
+    });
+    live::to_org_and_user(conn, org_id, r.user_id.as_deref(), kind, &data)
 }
 
 /// Cancels a registration (idempotent), frees its seats and promotes the
@@ -139,7 +163,15 @@ pub fn cancel(conn: &mut DbConn, id: &str, actor_id: &str) -> Result<Registratio
         WAITLISTED => events_q::leave_waitlist(conn, &event_id, registration.party_size)?,
         _ => {}
     }
-    find(conn, id)?.ok_or(ApiError::from(Code::NotFound))
+    let cancelled = find(conn, id)?.ok_or(ApiError::from(Code::NotFound))?;
+    announce(
+        conn,
+        &event.organization_id,
+        &cancelled,
+        "registration.cancelled",
+    )?;
+    live::event_changed(conn, &event_id)?;
+    Ok(cancelled)
 }
 
 /// Confirms waitlisted registrations in ticket order while seats are free; a
@@ -176,12 +208,19 @@ pub fn promote(conn: &mut DbConn, event_id: &str) -> Result<Vec<Registration>, A
             ))
             .execute(conn)?;
         free -= registration.party_size;
-        promoted.push(Registration {
+        let registration = Registration {
             status: CONFIRMED.into(),
             promoted_at: Some(now),
             updated_at: now,
             ..registration
-        });
+        };
+        announce(
+            conn,
+            &event.organization_id,
+            &registration,
+            "registration.promoted",
+        )?;
+        promoted.push(registration);
         if free == 0 {
             break;
         }
@@ -189,10 +228,20 @@ pub fn promote(conn: &mut DbConn, event_id: &str) -> Result<Vec<Registration>, A
     Ok(promoted)
 }
 
-/// Cancels every active registration of a cancelled event.
-pub fn cancel_all(conn: &mut DbConn, event_id: &str, actor_id: &str) -> Result<usize, ApiError> {
+/// Cancels every active registration of a cancelled event; returns the
+/// residents who were registered (to tell them).
+pub fn cancel_all(
+    conn: &mut DbConn,
+    event_id: &str,
+    actor_id: &str,
+) -> Result<Vec<String>, ApiError> {
     let now = db::now();
-    Ok(diesel::update(
+    let residents: Vec<Option<String>> = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.ne(CANCELLED))
+        .select(registrations::user_id)
+        .load(conn)?;
+    diesel::update(
         registrations::table
             .filter(registrations::event_id.eq(event_id))
             .filter(registrations::status.ne(CANCELLED)),
@@ -203,7 +252,8 @@ pub fn cancel_all(conn: &mut DbConn, event_id: &str, actor_id: &str) -> Result<u
         registrations::cancelled_by.eq(Some(actor_id)),
         registrations::updated_at.eq(now),
     ))
-    .execute(conn)?)
+    .execute(conn)?;
+    Ok(residents.into_iter().flatten().collect())
 }
 
 /// 1 for the head of the waitlist.

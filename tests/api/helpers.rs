@@ -60,8 +60,15 @@ impl Kind {
 
 /// A database that exists for one test and is dropped after it.
 pub enum TestDb {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, name: String },
+    /// Owned elsewhere.
+    None,
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDb {
@@ -277,6 +284,11 @@ impl TestApp {
             .await;
         assert_eq!(approved.status(), 200);
         (id, owner)
+    }
+
+    /// A server on a database owned by the caller (restarts, several instances).
+    pub async fn start_shared(settings: Settings) -> TestApp {
+        Self::start(settings, TestDb::None).await
     }
 
     pub fn stop(&self) {

@@ -13,6 +13,7 @@ mod centres;
 mod checkin;
 mod events;
 mod http;
+mod live;
 mod migrations;
 mod openapi;
 mod organizations;

@@ -1,0 +1,2 @@
+DROP TABLE live_messages;
+DROP TABLE live_topics;

@@ -1,0 +1,370 @@
+//! The hub: one task that owns every subscription of this instance. It is woken
+//! with the names of topics that have new messages (by `Db::write` after a
+//! commit, or by the PostgreSQL listener for other instances), reads those
+//! messages once from the database — only for topics somebody here subscribes
+//! to — and offers each to every subscriber's bounded queue with `try_send`.
+//! It never waits for a client: a full queue closes that connection with 4008.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use diesel::prelude::*;
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+
+use super::ServerMsg;
+use crate::db::Db;
+use crate::db::schema::live_messages;
+use crate::error::ApiError;
+
+/// Frames a connection may have waiting before it counts as a slow consumer.
+pub const QUEUE: usize = 256;
+pub const SLOW_CONSUMER: u16 = 4008;
+pub const GOING_AWAY: u16 = 1001;
+/// Messages read from the database per query.
+const BATCH: i64 = 500;
+
+/// Topics with new messages, coalesced until the hub reads them.
+#[derive(Default)]
+pub struct Signal {
+    dirty: Mutex<HashSet<String>>,
+    notify: Notify,
+}
+
+impl Signal {
+    pub fn mark(&self, topics: impl IntoIterator<Item = String>) {
+        let mut any = false;
+        if let Ok(mut dirty) = self.dirty.lock() {
+            for t in topics {
+                dirty.insert(t);
+                any = true;
+            }
+        }
+        if any {
+            self.notify.notify_one();
+        }
+    }
+
+    fn drain(&self) -> Vec<String> {
+        self.dirty
+            .lock()
+            .map(|mut d| d.drain().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Tells a connection to close, with a WebSocket close code.
+#[derive(Default)]
+pub struct Kill {
+    code: AtomicU16,
+    pub notify: Notify,
+}
+
+impl Kill {
+    pub fn kill(&self, code: u16) {
+        if self
+            .code
+            .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            self.notify.notify_one();
+        }
+    }
+
+    pub fn code(&self) -> u16 {
+        self.code.load(Ordering::SeqCst)
+    }
+}
+
+/// The hub's handle on one connection.
+#[derive(Clone)]
+pub struct Peer {
+    pub id: u64,
+    pub tx: mpsc::Sender<Arc<str>>,
+    pub kill: Arc<Kill>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Stats {
+    pub connections: AtomicU64,
+    pub subscriptions: AtomicU64,
+    pub sent: AtomicU64,
+    pub slow_closes: AtomicU64,
+}
+
+pub enum Command {
+    Subscribe {
+        peer: Peer,
+        /// Stored topic key (`user:{id}` for `me`).
+        key: String,
+        /// The name the client used (`me`).
+        label: String,
+        since: Option<i64>,
+        current: i64,
+        snapshot: Value,
+    },
+    Unsubscribe {
+        peer_id: u64,
+        key: String,
+    },
+    Disconnect {
+        peer_id: u64,
+    },
+    CloseAll {
+        code: u16,
+    },
+}
+
+struct Subscriber {
+    peer: Peer,
+    label: String,
+    last_sent: i64,
+}
+
+#[derive(Clone)]
+pub struct HubHandle {
+    pub commands: mpsc::Sender<Command>,
+    pub signal: Arc<Signal>,
+    pub stats: Arc<Stats>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl HubHandle {
+    pub fn next_peer_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+struct Hub {
+    db: Db,
+    topics: HashMap<String, Vec<Subscriber>>,
+    peers: HashMap<u64, (Peer, HashSet<String>)>,
+    stats: Arc<Stats>,
+}
+
+/// Starts the hub task; the handle is cloned into every connection.
+pub fn start(db: Db, signal: Arc<Signal>) -> HubHandle {
+    let (tx, rx) = mpsc::channel(4096);
+    let stats = Arc::new(Stats::default());
+    let hub = Hub {
+        db,
+        topics: HashMap::new(),
+        peers: HashMap::new(),
+        stats: stats.clone(),
+    };
+    tokio::spawn(hub.run(rx, signal.clone()));
+    HubHandle {
+        commands: tx,
+        signal,
+        stats,
+        next_id: Arc::new(AtomicU64::new(1)),
+    }
+}
+
+type Row = (i64, String, String);
+
+fn render(label: &str, seq: i64, kind: &str, data: &str) -> Arc<str> {
+    let data: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+    let frame =
+        serde_json::json!({"op": "event", "topic": label, "seq": seq, "type": kind, "data": data});
+    Arc::from(frame.to_string())
+}
+
+impl Hub {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>, signal: Arc<Signal>) {
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle(command).await,
+                    None => return,
+                },
+                () = signal.notify.notified() => {
+                    for topic in signal.drain() {
+                        if let Err(e) = self.dispatch(&topic).await {
+                            tracing::warn!(error = %e, %topic, "live dispatch failed");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn fetch(&self, key: &str, after: i64) -> Result<Vec<Row>, ApiError> {
+        let key = key.to_owned();
+        self.db
+            .run(move |c| {
+                Ok(live_messages::table
+                    .filter(live_messages::topic.eq(&key))
+                    .filter(live_messages::seq.gt(after))
+                    .order(live_messages::seq.asc())
+                    .limit(BATCH)
+                    .select((live_messages::seq, live_messages::kind, live_messages::data))
+                    .load(c)?)
+            })
+            .await
+    }
+
+    /// Offers a frame to one subscriber; false when the peer must go.
+    fn offer(stats: &Stats, peer: &Peer, frame: Arc<str>) -> bool {
+        match peer.tx.try_send(frame) {
+            Ok(()) => {
+                stats.sent.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                stats.slow_closes.fetch_add(1, Ordering::Relaxed);
+                peer.kill.kill(SLOW_CONSUMER);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Subscribe {
+                peer,
+                key,
+                label,
+                since,
+                current,
+                snapshot,
+            } => {
+                if let Err(e) = self
+                    .subscribe(peer, key, label, since, current, snapshot)
+                    .await
+                {
+                    tracing::warn!(error = %e, "live subscribe failed");
+                }
+            }
+            Command::Unsubscribe { peer_id, key } => self.unsubscribe(peer_id, &key),
+            Command::Disconnect { peer_id } => {
+                if let Some((_, keys)) = self.peers.remove(&peer_id) {
+                    for key in keys {
+                        self.unsubscribe(peer_id, &key);
+                    }
+                }
+            }
+            Command::CloseAll { code } => {
+                for (peer, _) in self.peers.values() {
+                    peer.kill.kill(code);
+                }
+            }
+        }
+    }
+
+    fn unsubscribe(&mut self, peer_id: u64, key: &str) {
+        if let Some(subs) = self.topics.get_mut(key) {
+            let before = subs.len();
+            subs.retain(|s| s.peer.id != peer_id);
+            let removed = before - subs.len();
+            self.stats
+                .subscriptions
+                .fetch_sub(removed as u64, Ordering::Relaxed);
+            if subs.is_empty() {
+                self.topics.remove(key);
+            }
+        }
+        if let Some((_, keys)) = self.peers.get_mut(&peer_id) {
+            keys.remove(key);
+        }
+    }
+
+    async fn subscribe(
+        &mut self,
+        peer: Peer,
+        key: String,
+        label: String,
+        since: Option<i64>,
+        current: i64,
+        snapshot: Value,
+    ) -> Result<(), ApiError> {
+        self.unsubscribe(peer.id, &key);
+        let subscribed = ServerMsg::Subscribed {
+            topic: &label,
+            seq: current,
+            snapshot,
+        }
+        .text();
+        if !Self::offer(&self.stats, &peer, Arc::from(subscribed)) {
+            return Ok(());
+        }
+        let mut last_sent = since.unwrap_or(current).min(current);
+        if let Some(since) = since {
+            let missed = self.fetch(&key, since).await?;
+            let gap = since < current && missed.first().is_none_or(|(seq, _, _)| *seq != since + 1);
+            if gap || since > current {
+                let resync = ServerMsg::Resync { topic: &label }.text();
+                Self::offer(&self.stats, &peer, Arc::from(resync));
+                last_sent = current;
+            }
+        }
+        // Everything after `last_sent` that is already stored, then live.
+        loop {
+            let rows = self.fetch(&key, last_sent).await?;
+            let more = rows.len() as i64 == BATCH;
+            for (seq, kind, data) in rows {
+                if !Self::offer(&self.stats, &peer, render(&label, seq, &kind, &data)) {
+                    return Ok(());
+                }
+                last_sent = seq;
+            }
+            if !more {
+                break;
+            }
+        }
+        self.peers
+            .entry(peer.id)
+            .or_insert_with(|| (peer.clone(), HashSet::new()))
+            .1
+            .insert(key.clone());
+        self.topics.entry(key).or_default().push(Subscriber {
+            peer,
+            label,
+            last_sent,
+        });
+        self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn dispatch(&mut self, key: &str) -> Result<(), ApiError> {
+        loop {
+            let Some(from) = self
+                .topics
+                .get(key)
+                .and_then(|subs| subs.iter().map(|s| s.last_sent).min())
+            else {
+                return Ok(());
+            };
+            let rows = self.fetch(key, from).await?;
+            let more = rows.len() as i64 == BATCH;
+            let Some(subs) = self.topics.get_mut(key) else {
+                return Ok(());
+            };
+            let stats = &self.stats;
+            let mut gone = Vec::new();
+            for (seq, kind, data) in &rows {
+                let mut frames: HashMap<&str, Arc<str>> = HashMap::new();
+                for sub in subs.iter_mut().filter(|s| s.last_sent < *seq) {
+                    let frame = frames
+                        .entry(sub.label.as_str())
+                        .or_insert_with(|| render(&sub.label, *seq, kind, data))
+                        .clone();
+                    if Self::offer(stats, &sub.peer, frame) {
+                        sub.last_sent = *seq;
+                    } else {
+                        gone.push(sub.peer.id);
+                    }
+                }
+            }
+            for id in gone {
+                self.unsubscribe(id, key);
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! PostgreSQL only: one connection per instance that `LISTEN`s on the live
+//! channel, so messages committed through another instance wake this hub. The
+//! connection is polled without blocking (libpq reads what has arrived) every
+//! few milliseconds on its own thread, and re-opened if it breaks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+use super::hub::Signal;
+use super::publish::CHANNEL;
+
+const POLL: Duration = Duration::from_millis(5);
+
+/// Starts the listener thread; it stops when `stop` is set.
+pub fn start(url: String, signal: Arc<Signal>, stop: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new()
+        .name("mulin-live-listen".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match PgConnection::establish(&url) {
+                    Ok(mut conn) => {
+                        if let Err(e) = conn.batch_execute(&format!("LISTEN {CHANNEL}")) {
+                            tracing::warn!(error = %e, "LISTEN failed");
+                        } else {
+                            listen(&mut conn, &signal, &stop);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "live listener cannot connect"),
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the live listener");
+    }
+}
+
+fn listen(conn: &mut PgConnection, signal: &Signal, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let mut topics = Vec::new();
+        for notification in conn.notifications_iter() {
+            match notification {
+                Ok(n) => topics.push(n.payload),
+                Err(e) => {
+                    tracing::warn!(error = %e, "live listener lost its connection");
+                    return;
+                }
+            }
+        }
+        signal.mark(topics);
+        std::thread::sleep(POLL);
+    }
+}

@@ -1,0 +1,362 @@
+//! `GET /api/v1/live`: the WebSocket endpoint. Authentication happens on the
+//! upgrade (`Authorization: Bearer` or `Sec-WebSocket-Protocol: mulin.v1,
+//! mulin.bearer.<token>`); anonymous connections may use public topics only.
+//! One task per connection selects over the client's frames, its bounded
+//! outgoing queue, a heartbeat, and a kill signal from the hub.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Message};
+use tokio::sync::mpsc;
+
+use super::hub::{Command, GOING_AWAY, HubHandle, Kill, Peer, QUEUE};
+use super::{ClientMsg, ServerMsg, Topic, publish};
+use crate::auth::sessions;
+use crate::auth::tokens::TokenKeys;
+use crate::db::Db;
+use crate::error::{ApiError, Code};
+use crate::events::{self as ev, queries as events};
+use crate::organizations::access::{self, Need};
+
+pub const PROTOCOL: &str = "mulin.v1";
+const BEARER_PROTOCOL: &str = "mulin.bearer.";
+pub const MAX_FRAME: usize = 64 * 1024;
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+const PING_EVERY: Duration = Duration::from_secs(20);
+const SILENT_FOR: Duration = Duration::from_secs(60);
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/live", web::get().to(live));
+}
+
+/// Who is connected.
+#[derive(Clone, Debug)]
+struct Caller {
+    user_id: Option<String>,
+    is_admin: bool,
+    session_id: Option<String>,
+}
+
+fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
+    if let Some(v) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return (
+            v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()),
+            false,
+        );
+    }
+    let protocols = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut offered_v1 = false;
+    let mut token = None;
+    for p in protocols.split(',').map(str::trim) {
+        if p == PROTOCOL {
+            offered_v1 = true;
+        } else if let Some(t) = p.strip_prefix(BEARER_PROTOCOL) {
+            token = Some(t.to_owned());
+        }
+    }
+    (token, offered_v1)
+}
+
+/// The WebSocket for live updates. Upgrade with `Authorization: Bearer <token>`
+/// or `Sec-WebSocket-Protocol: mulin.v1, mulin.bearer.<token>` (answered
+/// `mulin.v1`); without a token only public topics. Messages are JSON text:
+/// client `subscribe {topic, since?}`, `unsubscribe {topic}`, `ping`; server
+/// `subscribed {topic, seq, snapshot}`, `event {topic, seq, type, data}`,
+/// `resync {topic}`, `error {code, topic?}`, `pong`. Topics: `event:{id}`,
+/// `org:{id}` (its staff), `me`, `centre:{id}`. Close codes: 1001 server going
+/// away, 1009 frame over 64 KiB, 4008 slow consumer.
+#[utoipa::path(get, path = "/api/v1/live", tag = "live",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "`invalid_body` (not a WebSocket upgrade)", body = crate::error::Problem),
+        (status = 401, description = "`unauthenticated` (a token was sent and is not valid)", body = crate::error::Problem),
+    ))]
+pub async fn live(
+    req: HttpRequest,
+    body: web::Payload,
+    db: web::Data<Db>,
+    keys: web::Data<TokenKeys>,
+    hub: web::Data<HubHandle>,
+) -> Result<HttpResponse, ApiError> {
+    let (token, offered_v1) = token_of(&req);
+    let caller = match token {
+        None => Caller {
+            user_id: None,
+            is_admin: false,
+            session_id: None,
+        },
+        Some(token) => {
+            let claims = keys.verify_access(&token)?;
+            let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
+            let is_admin = db
+                .run(move |c| sessions::live_user(c, &sid, &sub))
+                .await?
+                .ok_or(ApiError::from(Code::Unauthenticated))?;
+            Caller {
+                user_id: Some(claims.sub),
+                is_admin,
+                session_id: Some(claims.sid),
+            }
+        }
+    };
+    let (mut response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::InvalidBody(format!("not a WebSocket upgrade: {e}")))?;
+    if offered_v1 || req.headers().contains_key(header::SEC_WEBSOCKET_PROTOCOL) {
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(PROTOCOL),
+        );
+    }
+    let stream = stream.max_frame_size(MAX_FRAME);
+    let hub = hub.get_ref().clone();
+    let db = db.get_ref().clone();
+    actix_web::rt::spawn(run(session, stream, caller, hub, db));
+    Ok(response)
+}
+
+async fn snapshot(
+    db: &Db,
+    caller: &Caller,
+    topic: &Topic,
+) -> Result<(String, i64, serde_json::Value), Code> {
+    let key = topic
+        .key(caller.user_id.as_deref())
+        .ok_or(Code::Forbidden)?;
+    let (topic, caller, key2) = (topic.clone(), caller.clone(), key.clone());
+    let result = db
+        .run(move |c| {
+            let snapshot = match &topic {
+                Topic::Event(id) => {
+                    let event = events::find(c, id)?.ok_or(ApiError::from(Code::NotFound))?;
+                    if event.status == ev::DRAFT {
+                        return Err(Code::NotFound.into());
+                    }
+                    publish::counts(&event)
+                }
+                Topic::Org(id) => {
+                    let user = crate::auth::CurrentUser {
+                        id: caller
+                            .user_id
+                            .clone()
+                            .ok_or(ApiError::from(Code::Forbidden))?,
+                        session_id: caller.session_id.clone().unwrap_or_default(),
+                        is_admin: caller.is_admin,
+                    };
+                    match access::require(c, id, &user, Need::Staff) {
+                        Ok(_) => serde_json::json!({}),
+                        Err(ApiError::Problem(Code::NotFound)) => {
+                            return Err(Code::Forbidden.into());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Topic::Me => serde_json::json!({}),
+                Topic::Centre(id) => {
+                    crate::centres::queries::find(c, id)?.ok_or(ApiError::from(Code::NotFound))?;
+                    serde_json::json!({})
+                }
+            };
+            Ok((publish::last_seq(c, &key2)?, snapshot))
+        })
+        .await;
+    match result {
+        Ok((seq, snapshot)) => Ok((key, seq, snapshot)),
+        Err(ApiError::Problem(code)) => Err(code),
+        Err(_) => Err(Code::Internal),
+    }
+}
+
+async fn run(
+    mut session: actix_ws::Session,
+    mut stream: actix_ws::MessageStream,
+    caller: Caller,
+    hub: HubHandle,
+    db: Db,
+) {
+    let (tx, mut rx) = mpsc::channel::<Arc<str>>(QUEUE);
+    let kill = Arc::new(Kill::default());
+    let peer = Peer {
+        id: hub.next_peer_id(),
+        tx,
+        kill: kill.clone(),
+    };
+    hub.stats
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut subscriptions = std::collections::HashSet::new();
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    let mut last_heard = Instant::now();
+    let close: Option<CloseReason> = loop {
+        tokio::select! {
+            frame = rx.recv() => {
+                let Some(frame) = frame else { break None };
+                tokio::select! {
+                    sent = session.text(frame.to_string()) => if sent.is_err() { break None },
+                    () = kill.notify.notified() => break Some(reason(kill.code())),
+                }
+            }
+            () = kill.notify.notified() => break Some(reason(kill.code())),
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > SILENT_FOR {
+                    break Some(CloseReason { code: CloseCode::Policy, description: Some("silent for 60 s".into()) });
+                }
+                if session.ping(b"").await.is_err() { break None }
+            }
+            message = stream.recv() => {
+                last_heard = Instant::now();
+                match message {
+                    None => break None,
+                    Some(Err(actix_ws::ProtocolError::Overflow)) => break Some(CloseReason { code: CloseCode::Size, description: Some("frame over 64 KiB".into()) }),
+                    Some(Err(_)) => break Some(CloseReason { code: CloseCode::Protocol, description: None }),
+                    Some(Ok(Message::Ping(bytes))) => if session.pong(&bytes).await.is_err() { break None },
+                    Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = handle_text(&text, &caller, &hub, &db, &peer, &mut subscriptions).await;
+                        if let Some(reply) = reply {
+                            if session.text(reply).await.is_err() { break None }
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let reply = ServerMsg::Error { code: "invalid_message", topic: None }.text();
+                        if session.text(reply).await.is_err() { break None }
+                    }
+                    Some(Ok(_)) => {}
+                }
+            }
+        }
+    };
+    let _ = hub
+        .commands
+        .send(Command::Disconnect { peer_id: peer.id })
+        .await;
+    hub.stats
+        .connections
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    // A client that reads nothing takes the close frame only after what is
+    // queued before it; wait a while for that, then drop the connection.
+    let _ = tokio::time::timeout(CLOSE_WAIT, session.close(close)).await;
+}
+
+fn reason(code: u16) -> CloseReason {
+    match code {
+        super::hub::SLOW_CONSUMER => CloseReason {
+            code: CloseCode::Other(code),
+            description: Some("slow_consumer".into()),
+        },
+        GOING_AWAY => CloseReason {
+            code: CloseCode::Away,
+            description: Some("server shutting down".into()),
+        },
+        other => CloseReason {
+            code: CloseCode::Other(other),
+            description: None,
+        },
+    }
+}
+
+async fn handle_text(
+    text: &str,
+    caller: &Caller,
+    hub: &HubHandle,
+    db: &Db,
+    peer: &Peer,
+    subscriptions: &mut std::collections::HashSet<String>,
+) -> Option<String> {
+    let Ok(message) = serde_json::from_str::<ClientMsg>(text) else {
+        return Some(
+            ServerMsg::Error {
+                code: "invalid_message",
+                topic: None,
+            }
+            .text(),
+        );
+    };
+    match message {
+        ClientMsg::Ping => Some(ServerMsg::Pong.text()),
+        ClientMsg::Unsubscribe { topic } => {
+            let key = Topic::parse(&topic).and_then(|t| t.key(caller.user_id.as_deref()));
+            if let Some(key) = key {
+                subscriptions.remove(&key);
+                let _ = hub
+                    .commands
+                    .send(Command::Unsubscribe {
+                        peer_id: peer.id,
+                        key,
+                    })
+                    .await;
+            }
+            Some(ServerMsg::Unsubscribed { topic: &topic }.text())
+        }
+        ClientMsg::Subscribe { topic, since } => {
+            let Some(parsed) = Topic::parse(&topic) else {
+                return Some(
+                    ServerMsg::Error {
+                        code: "unknown_topic",
+                        topic: Some(&topic),
+                    }
+                    .text(),
+                );
+            };
+            if parsed == Topic::Me && caller.user_id.is_none() {
+                return Some(
+                    ServerMsg::Error {
+                        code: "unauthenticated",
+                        topic: Some(&topic),
+                    }
+                    .text(),
+                );
+            }
+            if subscriptions.len() >= MAX_SUBSCRIPTIONS {
+                return Some(
+                    ServerMsg::Error {
+                        code: "too_many_subscriptions",
+                        topic: Some(&topic),
+                    }
+                    .text(),
+                );
+            }
+            match snapshot(db, caller, &parsed).await {
+                Err(code) => Some(
+                    ServerMsg::Error {
+                        code: code.as_str(),
+                        topic: Some(&topic),
+                    }
+                    .text(),
+                ),
+                Ok((key, current, snapshot)) => {
+                    subscriptions.insert(key.clone());
+                    let command = Command::Subscribe {
+                        peer: peer.clone(),
+                        key,
+                        label: topic,
+                        since,
+                        current,
+                        snapshot,
+                    };
+                    if hub.commands.send(command).await.is_err() {
+                        return Some(
+                            ServerMsg::Error {
+                                code: "internal",
+                                topic: None,
+                            }
+                            .text(),
+                        );
+                    }
+                    None
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Live updates over a real WebSocket: topics, ordering, resume, restarts,
+//! several instances, slow consumers, limits and authorization.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::both_databases;
+use crate::helpers::*;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, token: Option<&str>) -> Socket {
+    let url = format!("{}/api/v1/live", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    if let Some(token) = token {
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgrade")
+        .0
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON text frame (pings are skipped), within five seconds.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+async fn subscribe(socket: &mut Socket, topic: &str, since: Option<i64>) -> Value {
+    let mut message = json!({"op": "subscribe", "topic": topic});
+    if let Some(since) = since {
+        message["since"] = json!(since);
+    }
+    send(socket, message).await;
+    next(socket).await
+}
+
+async fn soon_event(app: &TestApp, owner: &Session, org: &str, capacity: i64) -> String {
+    let soon = |m: i64| (chrono::Utc::now() + chrono::Duration::minutes(m)).to_rfc3339();
+    app.published_event(
+        owner,
+        org,
+        capacity,
+        json!({"starts_at": soon(30), "ends_at": soon(120)}),
+    )
+    .await
+}
+
+both_databases! {
+    async fn event_subscribers_see_counts_after_a_sign_up_and_a_check_in(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "直播").await;
+        let event = soon_event(&app, &owner, &org, 5).await;
+        let mut socket = connect(&app, None).await;
+        let subscribed = subscribe(&mut socket, &format!("event:{event}"), None).await;
+        assert_eq!(subscribed["op"], "subscribed");
+        assert_eq!(subscribed["snapshot"]["seats_left"], 5);
+        let start = subscribed["seq"].as_i64().unwrap();
+
+        let resident = app.register("报名者").await;
+        let res = app.sign_up(&resident, &event, 1).await;
+        let registration = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let counts = next(&mut socket).await;
+        assert_eq!((counts["op"].as_str(), counts["type"].as_str()), (Some("event"), Some("event.counts")));
+        assert_eq!(counts["seq"].as_i64(), Some(start + 1));
+        assert_eq!(counts["data"]["confirmed"], 1);
+        assert_eq!(counts["data"]["seats_left"], 4);
+
+        app.post(&format!("/events/{event}/checkins"), Some(&owner.access), json!({"registration_id": registration})).await;
+        let counts = next(&mut socket).await;
+        assert_eq!(counts["seq"].as_i64(), Some(start + 2));
+        assert_eq!(counts["data"]["checked_in"], 1);
+
+        send(&mut socket, json!({"op": "ping"})).await;
+        assert_eq!(next(&mut socket).await["op"], "pong");
+    }
+}
+
+both_databases! {
+    async fn a_waitlisted_resident_hears_of_the_promotion(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "候补").await;
+        let event = soon_event(&app, &owner, &org, 1).await;
+        let [first, waiting]: [Session; 2] = app.residents(2).await.try_into().unwrap();
+        let seat = app.sign_up(&first, &event, 1).await.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let queued = app.sign_up(&waiting, &event, 1).await.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+        let mut socket = connect(&app, Some(&waiting.access)).await;
+        assert_eq!(subscribe(&mut socket, "me", None).await["op"], "subscribed");
+        app.post(&format!("/registrations/{seat}/cancel"), Some(&first.access), json!({})).await;
+        let promoted = next(&mut socket).await;
+        assert_eq!((promoted["topic"].as_str(), promoted["type"].as_str()), (Some("me"), Some("registration.promoted")));
+        assert_eq!(promoted["data"]["registration_id"], queued.as_str());
+        assert_eq!(promoted["data"]["status"], "confirmed");
+    }
+}
+
+both_databases! {
+    async fn a_reconnecting_client_gets_exactly_what_it_missed_or_a_resync(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "断线").await;
+        let event = soon_event(&app, &owner, &org, 10).await;
+        let topic = format!("event:{event}");
+        let mut socket = connect(&app, None).await;
+        let seq = subscribe(&mut socket, &topic, None).await["seq"].as_i64().unwrap();
+        drop(socket);
+
+        for r in app.residents(3).await {
+            app.sign_up(&r, &event, 1).await;
+        }
+        let mut socket = connect(&app, None).await;
+        let subscribed = subscribe(&mut socket, &topic, Some(seq)).await;
+        assert_eq!(subscribed["seq"].as_i64(), Some(seq + 3));
+        let missed: Vec<i64> = [next(&mut socket).await, next(&mut socket).await, next(&mut socket).await]
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(missed, [seq + 1, seq + 2, seq + 3]);
+        send(&mut socket, json!({"op": "ping"})).await;
+        assert_eq!(next(&mut socket).await["op"], "pong", "nothing more than the three");
+
+        // History that no longer reaches back: resync.
+        let id = topic.clone();
+        app.db.run(move |c| {
+            use diesel::prelude::*;
+            use mulin::db::schema::live_messages;
+            diesel::delete(live_messages::table.filter(live_messages::topic.eq(&id)).filter(live_messages::seq.le(seq + 1))).execute(c)?;
+            Ok(())
+        }).await.unwrap();
+        let mut socket = connect(&app, None).await;
+        assert_eq!(subscribe(&mut socket, &topic, Some(seq)).await["op"], "subscribed");
+        assert_eq!(next(&mut socket).await["op"], "resync");
+    }
+}
+
+both_databases! {
+    async fn sequence_numbers_continue_after_a_restart(kind) {
+        let (test_db, url) = TestDb::create(&kind);
+        let first = TestApp::start_shared(test_settings(url.clone())).await;
+        let admin = first.admin().await;
+        let (org, owner) = first.verified_org(&admin, "重启").await;
+        let event = soon_event(&first, &owner, &org, 10).await;
+        let resident = first.register("重启前").await;
+        first.sign_up(&resident, &event, 1).await;
+        let mut socket = connect(&first, None).await;
+        let before = subscribe(&mut socket, &format!("event:{event}"), None).await["seq"].as_i64().unwrap();
+        drop(socket);
+        first.stop();
+        drop(first);
+
+        let second = TestApp::start_shared(test_settings(url)).await;
+        let mut socket = connect(&second, None).await;
+        assert_eq!(subscribe(&mut socket, &format!("event:{event}"), None).await["seq"].as_i64(), Some(before));
+        let other = second.register("重启后").await;
+        second.sign_up(&other, &event, 1).await;
+        assert_eq!(next(&mut socket).await["seq"].as_i64(), Some(before + 1));
+        drop(test_db);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_up_through_one_instance_reaches_a_subscriber_on_another() {
+    let Some(kind) = Kind::postgres() else {
+        eprintln!("skipped: MULIN_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let (test_db, url) = TestDb::create(&kind);
+    let a = TestApp::start_shared(test_settings(url.clone())).await;
+    let b = TestApp::start_shared(test_settings(url)).await;
+    let admin = a.admin().await;
+    let (org, owner) = a.verified_org(&admin, "双实例").await;
+    let event = soon_event(&a, &owner, &org, 10).await;
+    let mut on_b = connect(&b, None).await;
+    let seq = subscribe(&mut on_b, &format!("event:{event}"), None).await["seq"]
+        .as_i64()
+        .unwrap();
+    let resident = a.register("实例A").await;
+    let started = std::time::Instant::now();
+    assert_eq!(a.sign_up(&resident, &event, 1).await.status(), 201);
+    let message = next(&mut on_b).await;
+    assert_eq!(message["seq"].as_i64(), Some(seq + 1));
+    assert_eq!(message["data"]["confirmed"], 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(test_db);
+}
+
+both_databases! {
+    /// A client that never reads is closed with 4008 while a healthy one on the
+    /// same topic receives every message.
+    async fn a_client_that_never_reads_is_closed_without_slowing_the_others(kind) {
+        let app = TestApp::spawn(kind).await;
+        let topic = "centre:slow-consumer-test";
+        let centre_id = {
+            let admin = app.admin().await;
+            let res = app.post("/centres", Some(&admin.access), json!({"name": "慢", "address": "x", "street": "y", "district": "z"})).await;
+            res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        };
+        let topic = topic.replace("slow-consumer-test", &centre_id);
+        let mut stalled = connect(&app, None).await;
+        subscribe(&mut stalled, &topic, None).await;
+        let mut healthy = connect(&app, None).await;
+        let start = subscribe(&mut healthy, &topic, None).await["seq"].as_i64().unwrap();
+
+        let total = 10_000i64;
+        let big = "x".repeat(2_000);
+        let publisher = {
+            let db = app.db.clone();
+            let topic = topic.clone();
+            tokio::spawn(async move {
+                for chunk in 0..(total / 500) {
+                    let (topic, big) = (topic.clone(), big.clone());
+                    db.write(move |c| {
+                        for i in 0..500 {
+                            mulin::live::publish::publish(c, &topic, "announcement.posted", &json!({"n": chunk * 500 + i, "text": big}))?;
+                        }
+                        Ok(())
+                    })
+                    .await
+                    .unwrap();
+                }
+            })
+        };
+        let mut received = 0;
+        let mut expected = start + 1;
+        while received < total {
+            let message = next(&mut healthy).await;
+            assert_eq!(message["seq"].as_i64(), Some(expected), "in order, none missing");
+            expected += 1;
+            received += 1;
+        }
+        publisher.await.unwrap();
+
+        // The stalled client finally reads: what was queued, then the close.
+        let code = loop {
+            match tokio::time::timeout(Duration::from_secs(10), stalled.next()).await.expect("closes") {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => break None,
+            }
+        };
+        assert_eq!(code, Some(4008));
+    }
+}
+
+both_databases! {
+    async fn limits_and_authorization_hold_on_the_socket(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, _owner) = app.verified_org(&admin, "权限").await;
+        let (_other, other_owner) = app.verified_org(&admin, "别家").await;
+
+        // A forged token is refused at the upgrade.
+        let url = format!("{}/api/v1/live", app.address.replace("http://", "ws://"));
+        let mut request = url.clone().into_client_request().unwrap();
+        request.headers_mut().insert("authorization", HeaderValue::from_static("Bearer forged.token.here"));
+        assert!(tokio_tungstenite::connect_async(request).await.is_err());
+
+        // The browser form: the token in Sec-WebSocket-Protocol, answered with mulin.v1.
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_str(&format!("mulin.v1, mulin.bearer.{}", other_owner.access)).unwrap(),
+        );
+        let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(response.headers()["sec-websocket-protocol"], "mulin.v1");
+        let refused = subscribe(&mut socket, &format!("org:{org}"), None).await;
+        assert_eq!((refused["op"].as_str(), refused["code"].as_str()), (Some("error"), Some("forbidden")));
+        send(&mut socket, json!({"op": "ping"})).await;
+        assert_eq!(next(&mut socket).await["op"], "pong", "the connection stays open");
+
+        let mut anonymous = connect(&app, None).await;
+        let refused = subscribe(&mut anonymous, "me", None).await;
+        assert_eq!(refused["code"], "unauthenticated");
+        send(&mut anonymous, json!({"op": "dance"})).await;
+        assert_eq!(next(&mut anonymous).await["code"], "invalid_message");
+
+        // A frame over 64 KiB closes the connection with 1009.
+        anonymous.send(Message::Text("x".repeat(1024 * 1024).into())).await.ok();
+        let code = loop {
+            match tokio::time::timeout(Duration::from_secs(5), anonymous.next()).await.expect("closes") {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => break None,
+            }
+        };
+        assert_eq!(code, Some(1009));
+    }
+}
