@@ -209,6 +209,7 @@ async fn seed_events(db: &Db, owner: String, n: usize, capacity: i32) -> Vec<Str
                 created_by: org.created_by.clone(),
                 created_at: now,
                 updated_at: now,
+                checkin_opens_minutes: 60,
             };
             events::insert(c, &event)?;
             ids.push(event.id);

@@ -47,6 +47,9 @@ pub struct Settings {
     pub idempotency_wait_ms: u64,
     /// `MULIN_LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
+    /// `MULIN_LIVE_MAX_CONNECTIONS_PER_USER`: open WebSockets one signed-in
+    /// user may hold on one instance.
+    pub live_max_connections_per_user: usize,
 }
 
 impl Default for Settings {
@@ -66,6 +69,7 @@ impl Default for Settings {
             workers: None,
             idempotency_wait_ms: 5_000,
             log_format: LogFormat::Pretty,
+            live_max_connections_per_user: 10,
         }
     }
 }

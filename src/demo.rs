@@ -149,6 +149,7 @@ fn activity(
         created_by: org.created_by.clone(),
         created_at: now,
         updated_at: now,
+        checkin_opens_minutes: 60,
     }
 }
 

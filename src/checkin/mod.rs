@@ -20,9 +20,6 @@ pub const QR: &str = "qr";
 pub const MANUAL: &str = "manual";
 pub const WALK_IN: &str = "walk_in";
 
-/// Check-in opens this long before an event starts.
-pub const WINDOW_BEFORE: chrono::Duration = chrono::Duration::hours(1);
-
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = checkins)]
 pub struct Checkin {

@@ -117,7 +117,12 @@ pub struct KeySet {
 /// The public keys that verify tickets, for offline checking on staff phones.
 #[utoipa::path(get, path = "/api/v1/checkin/keys", tag = "check-in",
     responses((status = 200, body = KeySet)))]
-pub async fn keys(keys: web::Data<TicketKeys>) -> Result<HttpResponse, ApiError> {
+pub async fn keys(
+    keys: web::Data<TicketKeys>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, ApiError> {
+    let ring = keys.clone();
+    db.run(move |c| ring.reload(c)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .json(KeySet {

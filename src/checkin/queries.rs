@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Checkin, WINDOW_BEFORE};
+use super::Checkin;
 use crate::db::schema::{checkin_audit, checkin_scans, checkins, events, registrations};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, Code};
@@ -100,9 +100,11 @@ fn add_to_count(conn: &mut DbConn, event_id: &str, people: i32) -> Result<(), Ap
     Ok(())
 }
 
-/// Whether online check-in is open now: from an hour before the start to the end.
+/// Whether online check-in is open now: from the event's
+/// `checkin_opens_minutes` (default an hour) before the start to the end.
 pub fn in_window(event: &Event, now: NaiveDateTime) -> bool {
-    now >= event.starts_at - WINDOW_BEFORE && now <= event.ends_at
+    let opens = event.starts_at - chrono::Duration::minutes(i64::from(event.checkin_opens_minutes));
+    now >= opens && now <= event.ends_at
 }
 
 /// Applies one scan with the event already locked by the caller.

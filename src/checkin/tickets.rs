@@ -185,6 +185,14 @@ impl TicketKeys {
         ApiError::internal("ticket keyring lock poisoned")
     }
 
+    /// Re-reads the keys (a rotation by any instance takes effect here: new
+    /// tickets are signed with the newest key, every live key is published).
+    pub fn reload(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+        let fresh = load(conn)?;
+        *self.ring.write().map_err(|_| Self::poisoned())? = fresh;
+        Ok(())
+    }
+
     pub fn public_keys(&self) -> Result<Vec<Jwk>, ApiError> {
         Ok(self
             .ring
@@ -223,8 +231,7 @@ impl TicketKeys {
             .verifying
             .contains_key(&kid);
         if !known {
-            let fresh = load(conn)?;
-            *self.ring.write().map_err(|_| Self::poisoned())? = fresh;
+            self.reload(conn)?;
         }
         let ring = self.ring.read().map_err(|_| Self::poisoned())?;
         let key = ring.verifying.get(&kid).ok_or_else(invalid)?;

@@ -129,6 +129,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        checkin_opens_minutes -> Integer,
     }
 }
 

@@ -48,6 +48,7 @@ pub enum Code {
     OutsideCheckinWindow,
     WrongEvent,
     RateLimited,
+    TooManyConnections,
     ServiceUnavailable,
     Internal,
 }
@@ -80,7 +81,7 @@ impl Code {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ValidationFailed | IdempotencyKeyReused | NotEligible | PartyTooLarge
             | InvalidTicket => StatusCode::UNPROCESSABLE_ENTITY,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited | TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -121,6 +122,7 @@ impl Code {
             OutsideCheckinWindow => "outside_checkin_window",
             WrongEvent => "wrong_event",
             RateLimited => "rate_limited",
+            TooManyConnections => "too_many_connections",
             ServiceUnavailable => "service_unavailable",
             Internal => "internal",
         }

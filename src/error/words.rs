@@ -236,6 +236,13 @@ impl Code {
                     "请求过于频繁，请稍后再试（见 Retry-After）。",
                 ),
             ),
+            TooManyConnections => (
+                (
+                    "Too many connections",
+                    "This account already has the most live connections allowed; close one first.",
+                ),
+                ("连接过多", "该账号的实时连接数已达上限，请先关闭一个。"),
+            ),
             ServiceUnavailable => (
                 (
                     "Service busy",

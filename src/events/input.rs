@@ -48,6 +48,8 @@ pub struct CreateEvent {
     #[schema(example = "无障碍通道，提供助听设备")]
     pub accessibility: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// Online check-in opens this many minutes before the start, 0–1440 (default 60).
+    pub checkin_opens_minutes: Option<i64>,
     /// Makes this a recurring programme: one event per chosen weekday until the date.
     pub repeat: Option<Repeat>,
 }
@@ -99,6 +101,7 @@ pub struct PatchEvent {
     #[schema(value_type = Option<String>)]
     pub accessibility: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    pub checkin_opens_minutes: Option<i64>,
 }
 
 /// Everything an event is made of, parsed and checked.
@@ -120,6 +123,7 @@ pub struct EventFields {
     pub max_age: Option<i32>,
     pub accessibility: Option<String>,
     pub tags: Vec<String>,
+    pub checkin_opens_minutes: i32,
 }
 
 pub struct RepeatSpec {
@@ -205,6 +209,11 @@ impl CreateEvent {
             optional_text(self.accessibility.as_deref(), 500),
         );
         let tags = e.take("tags", tags(self.tags.as_deref().unwrap_or_default()));
+        let checkin_opens = e.take(
+            "checkin_opens_minutes",
+            self.checkin_opens_minutes
+                .map_or(Ok(60), |m| int_in(m, 0, 1440)),
+        );
         let repeat = match self.repeat {
             None => Some(None),
             Some(r) => {
@@ -249,6 +258,7 @@ impl CreateEvent {
             Some(accessibility),
             Some(tags),
             Some(repeat),
+            Some(checkin_opens_minutes),
         ) = (
             title,
             description,
@@ -265,6 +275,7 @@ impl CreateEvent {
             accessibility,
             tags,
             repeat,
+            checkin_opens,
         )
         else {
             return Err(ApiError::Validation(e.0));
@@ -286,6 +297,7 @@ impl CreateEvent {
             max_age,
             accessibility,
             tags,
+            checkin_opens_minutes,
         };
         fields.check(true)?;
         Ok((fields, repeat))
@@ -360,6 +372,11 @@ impl PatchEvent {
         if let Some(v) = self.tags {
             f.tags = e.take("tags", tags(&v)).unwrap_or_default();
         }
+        if let Some(v) = self.checkin_opens_minutes {
+            f.checkin_opens_minutes = e
+                .take("checkin_opens_minutes", int_in(v, 0, 1440))
+                .unwrap_or(f.checkin_opens_minutes);
+        }
         if !e.0.is_empty() {
             return Err(ApiError::Validation(e.0));
         }
@@ -387,6 +404,7 @@ impl From<&Event> for EventFields {
             max_age: e.max_age,
             accessibility: e.accessibility.clone(),
             tags: serde_json::from_str(&e.tags).unwrap_or_default(),
+            checkin_opens_minutes: e.checkin_opens_minutes,
         }
     }
 }

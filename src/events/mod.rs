@@ -61,6 +61,8 @@ pub struct Event {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Check-in opens this many minutes before the start and closes at the end.
+    pub checkin_opens_minutes: i32,
 }
 
 impl Event {
@@ -121,6 +123,8 @@ pub struct EventView {
     /// People (party members included) on the waitlist.
     pub waitlist_count: i32,
     pub checked_in_count: i32,
+    /// Online check-in opens this many minutes before the start (default 60).
+    pub checkin_opens_minutes: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -156,6 +160,7 @@ impl EventView {
             confirmed_count: event.confirmed_seats,
             waitlist_count: event.waitlist_seats,
             checked_in_count: event.checked_in_count,
+            checkin_opens_minutes: event.checkin_opens_minutes,
             created_at: event.created_at.and_utc(),
             updated_at: event.updated_at.and_utc(),
         }

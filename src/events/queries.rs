@@ -75,6 +75,7 @@ pub fn update_fields(conn: &mut DbConn, id: &str, f: &EventFields) -> Result<(),
             events::max_age.eq(f.max_age),
             events::accessibility.eq(&f.accessibility),
             events::tags.eq(f.tags_json()),
+            events::checkin_opens_minutes.eq(f.checkin_opens_minutes),
             events::updated_at.eq(db::now()),
         ))
         .execute(conn)?;

@@ -75,6 +75,7 @@ fn new_event(org_id: &str, user_id: &str, f: &EventFields, series_id: Option<Str
         created_by: user_id.to_owned(),
         created_at: now,
         updated_at: now,
+        checkin_opens_minutes: f.checkin_opens_minutes,
     }
 }
 

@@ -129,9 +129,43 @@ pub struct HubHandle {
     pub signal: Arc<Signal>,
     pub stats: Arc<Stats>,
     next_id: Arc<AtomicU64>,
+    per_user: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One signed-in user's open connection, counted until dropped.
+pub struct Seat {
+    user: String,
+    per_user: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.per_user.lock() {
+            if let Some(n) = counts.get_mut(&self.user) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(&self.user);
+                }
+            }
+        }
+    }
 }
 
 impl HubHandle {
+    /// Takes one of the user's `max` connection seats, if one is free.
+    pub fn take_seat(&self, user: &str, max: usize) -> Option<Seat> {
+        let mut counts = self.per_user.lock().ok()?;
+        let n = counts.entry(user.to_owned()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Seat {
+            user: user.to_owned(),
+            per_user: self.per_user.clone(),
+        })
+    }
+
     pub fn next_peer_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -160,6 +194,7 @@ pub fn start(db: Db, signal: Arc<Signal>) -> HubHandle {
         signal,
         stats,
         next_id: Arc::new(AtomicU64::new(1)),
+        per_user: Arc::default(),
     }
 }
 

@@ -82,6 +82,7 @@ fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 400, description = "`invalid_body` (not a WebSocket upgrade)", body = crate::error::Problem),
         (status = 401, description = "`unauthenticated` (a token was sent and is not valid)", body = crate::error::Problem),
+        (status = 429, description = "`too_many_connections` for this user", body = crate::error::Problem),
     ))]
 pub async fn live(
     req: HttpRequest,
@@ -89,6 +90,7 @@ pub async fn live(
     db: web::Data<Db>,
     keys: web::Data<TokenKeys>,
     hub: web::Data<HubHandle>,
+    settings: web::Data<crate::config::Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let (token, offered_v1) = token_of(&req);
     let caller = match token {
@@ -111,6 +113,13 @@ pub async fn live(
             }
         }
     };
+    let seat = match &caller.user_id {
+        Some(user) => Some(
+            hub.take_seat(user, settings.live_max_connections_per_user)
+                .ok_or(ApiError::from(Code::TooManyConnections))?,
+        ),
+        None => None,
+    };
     let (mut response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::InvalidBody(format!("not a WebSocket upgrade: {e}")))?;
     if offered_v1 || req.headers().contains_key(header::SEC_WEBSOCKET_PROTOCOL) {
@@ -122,7 +131,10 @@ pub async fn live(
     let stream = stream.max_frame_size(MAX_FRAME);
     let hub = hub.get_ref().clone();
     let db = db.get_ref().clone();
-    actix_web::rt::spawn(run(session, stream, caller, hub, db));
+    actix_web::rt::spawn(async move {
+        run(session, stream, caller, hub, db).await;
+        drop(seat);
+    });
     Ok(response)
 }
 

@@ -376,3 +376,46 @@ both_databases! {
         assert_eq!(attendance, json!({"capacity": 10, "confirmed": 4, "waitlisted": 0, "checked_in": 1, "walk_ins": 0, "no_shows": 3}));
     }
 }
+
+both_databases! {
+    async fn after_a_key_rotation_old_tickets_still_check_in_and_both_keys_are_published(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "换钥").await;
+        let event = event_soon(&app, &owner, &org, 10, json!({})).await;
+        let [a, b]: [Session; 2] = app.residents(2).await.try_into().unwrap();
+        let old_registration = signed_up(&app, &a, &event).await;
+        let old_ticket = ticket(&app, &a, &old_registration).await;
+
+        let new_kid = app.db.write(mulin::checkin::tickets::rotate).await.unwrap();
+        let keys: Value = app.get("/checkin/keys", None).await.json().await.unwrap();
+        let kids: Vec<&str> = keys["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+        assert_eq!(kids.len(), 2, "{kids:?}");
+        assert!(kids.contains(&new_kid.as_str()));
+
+        let new_registration = signed_up(&app, &b, &event).await;
+        let new_ticket = ticket(&app, &b, &new_registration).await;
+        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(new_ticket.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!(header["kid"], new_kid.as_str(), "new tickets use the new key");
+        assert_eq!(scan(&app, &owner, &event, json!({"ticket": old_ticket})).await.status(), 201);
+        assert_eq!(scan(&app, &owner, &event, json!({"ticket": new_ticket})).await.status(), 201);
+    }
+}
+
+both_databases! {
+    async fn an_event_can_open_check_in_earlier_than_an_hour_before(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "早开").await;
+        let later = |m: i64| (chrono::Utc::now() + chrono::Duration::minutes(m)).to_rfc3339();
+        let early = app.published_event(&owner, &org, 5, json!({"starts_at": later(180), "ends_at": later(240), "checkin_opens_minutes": 240})).await;
+        let usual = app.published_event(&owner, &org, 5, json!({"starts_at": later(180), "ends_at": later(240)})).await;
+        let resident = app.register("早到").await;
+        let on_early = signed_up(&app, &resident, &early).await;
+        let on_usual = signed_up(&app, &resident, &usual).await;
+        assert_eq!(scan(&app, &owner, &early, json!({"registration_id": on_early})).await.status(), 201);
+        assert_problem(scan(&app, &owner, &usual, json!({"registration_id": on_usual})).await, 409, "outside_checkin_window").await;
+        let e = app.event(&early).await;
+        assert_eq!(e["checkin_opens_minutes"], 240);
+    }
+}

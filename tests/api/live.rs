@@ -318,3 +318,39 @@ both_databases! {
         assert_eq!(code, Some(1009));
     }
 }
+
+both_databases! {
+    async fn one_user_may_hold_only_so_many_sockets_and_metrics_count_them(kind) {
+        let app = TestApp::spawn_with(kind, |s| s.live_max_connections_per_user = 2).await;
+        let user = app.register("多开").await;
+        let first = connect(&app, Some(&user.access)).await;
+        let _second = connect(&app, Some(&user.access)).await;
+        let url = format!("{}/api/v1/live", app.address.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", user.access)).unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+            other => panic!("expected 429, got {other:?}"),
+        }
+        let metrics = app.get("/metrics", None).await.text().await.unwrap();
+        assert!(metrics.contains("mulin_live_connections 2"), "{metrics}");
+        // A client that closes frees its seat at once; one that just vanishes
+        // is noticed by the heartbeat (within 60 s) and frees it then.
+        let mut first = first;
+        first.close(None).await.unwrap();
+        drop(first);
+        // The seat frees once the server notices the closed socket.
+        let mut reconnected = false;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let url = format!("{}/api/v1/live", app.address.replace("http://", "ws://"));
+            let mut request = url.into_client_request().unwrap();
+            request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", user.access)).unwrap());
+            if tokio_tungstenite::connect_async(request).await.is_ok() {
+                reconnected = true;
+                break;
+            }
+        }
+        assert!(reconnected);
+    }
+}
