@@ -87,7 +87,7 @@ impl Application {
         let hub = live::hub::start(db.clone(), signal.clone());
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
-            live::listener::start(url, signal, stop_listener.clone());
+            live::listener::start(url, &signal, stop_listener.clone());
         }
         let hub_data = web::Data::new(hub.clone());
         let db_data = web::Data::new(db.clone());

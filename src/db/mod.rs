@@ -207,7 +207,11 @@ impl Db {
         let (value, topics) = self
             .run(move |conn| {
                 crate::live::publish::take_pending();
-                let result = write_tx(conn, f);
+                let result = write_tx(conn, |c| {
+                    let value = f(c)?;
+                    crate::live::publish::notify_pending(c)?;
+                    Ok(value)
+                });
                 let topics = crate::live::publish::take_pending();
                 result.map(|value| (value, topics))
             })

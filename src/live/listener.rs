@@ -1,10 +1,11 @@
 //! PostgreSQL only: one connection per instance that `LISTEN`s on the live
 //! channel, so messages committed through another instance wake this hub. The
 //! connection is polled without blocking (libpq reads what has arrived) every
-//! few milliseconds on its own thread, and re-opened if it breaks.
+//! few milliseconds on its own thread, and re-opened if it breaks. The thread
+//! ends when the server stops or when nothing else holds the hub's signal.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -16,11 +17,12 @@ use super::publish::CHANNEL;
 const POLL: Duration = Duration::from_millis(5);
 
 /// Starts the listener thread; it stops when `stop` is set.
-pub fn start(url: String, signal: Arc<Signal>, stop: Arc<AtomicBool>) {
+pub fn start(url: String, signal: &Arc<Signal>, stop: Arc<AtomicBool>) {
+    let signal = Arc::downgrade(signal);
     let spawned = std::thread::Builder::new()
         .name("mulin-live-listen".into())
         .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) && signal.strong_count() > 0 {
                 match PgConnection::establish(&url) {
                     Ok(mut conn) => {
                         if let Err(e) = conn.batch_execute(&format!("LISTEN {CHANNEL}")) {
@@ -39,12 +41,15 @@ pub fn start(url: String, signal: Arc<Signal>, stop: Arc<AtomicBool>) {
     }
 }
 
-fn listen(conn: &mut PgConnection, signal: &Signal, stop: &AtomicBool) {
+fn listen(conn: &mut PgConnection, signal: &Weak<Signal>, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
+        let Some(signal) = signal.upgrade() else {
+            return;
+        };
         let mut topics = Vec::new();
         for notification in conn.notifications_iter() {
             match notification {
-                Ok(n) => topics.push(n.payload),
+                Ok(n) => topics.extend(n.payload.split(',').map(str::to_owned)),
                 Err(e) => {
                     tracing::warn!(error = %e, "live listener lost its connection");
                     return;

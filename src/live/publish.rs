@@ -31,18 +31,15 @@ pub fn take_pending() -> Vec<String> {
 
 /// Records one message on `topic` and returns its sequence number.
 pub fn publish(conn: &mut DbConn, topic: &str, kind: &str, data: &Value) -> Result<i64, ApiError> {
-    db_run!(conn, |c| diesel::insert_into(live_topics::table)
-        .values((live_topics::topic.eq(topic), live_topics::last_seq.eq(0i64)))
-        .on_conflict_do_nothing()
-        .execute(c))?;
-    // The update holds the topic's row until commit: numbers follow commit order.
-    diesel::update(live_topics::table.find(topic))
+    // One statement numbers the message; it holds the topic's row until commit,
+    // so numbers follow commit order and never skip.
+    let seq: i64 = db_run!(conn, |c| diesel::insert_into(live_topics::table)
+        .values((live_topics::topic.eq(topic), live_topics::last_seq.eq(1i64)))
+        .on_conflict(live_topics::topic)
+        .do_update()
         .set(live_topics::last_seq.eq(live_topics::last_seq + 1))
-        .execute(conn)?;
-    let seq: i64 = live_topics::table
-        .find(topic)
-        .select(live_topics::last_seq)
-        .first(conn)?;
+        .returning(live_topics::last_seq)
+        .get_result(c))?;
     diesel::insert_into(live_messages::table)
         .values((
             live_messages::topic.eq(topic),
@@ -52,14 +49,44 @@ pub fn publish(conn: &mut DbConn, topic: &str, kind: &str, data: &Value) -> Resu
             live_messages::created_at.eq(db::now()),
         ))
         .execute(conn)?;
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<diesel::sql_types::Text, _>(CHANNEL)
-            .bind::<diesel::sql_types::Text, _>(topic)
-            .execute(c)?;
-    }
     PENDING.with(|p| p.borrow_mut().push(topic.to_owned()));
     Ok(seq)
+}
+
+/// PostgreSQL: one `NOTIFY` for every topic this transaction published, sent
+/// as its last statement (delivered to other instances when it commits).
+pub fn notify_pending(conn: &mut DbConn) -> Result<(), ApiError> {
+    let DbConn::Pg(c) = conn else { return Ok(()) };
+    let topics = PENDING.with(|p| {
+        let mut topics = p.borrow().clone();
+        topics.sort_unstable();
+        topics.dedup();
+        topics
+    });
+    // NOTIFY payloads must stay under 8,000 bytes.
+    let mut payload = String::new();
+    for topic in topics {
+        if payload.len() + topic.len() + 1 > 7_000 {
+            send_notify(c, &payload)?;
+            payload.clear();
+        }
+        if !payload.is_empty() {
+            payload.push(',');
+        }
+        payload.push_str(&topic);
+    }
+    if !payload.is_empty() {
+        send_notify(c, &payload)?;
+    }
+    Ok(())
+}
+
+fn send_notify(c: &mut diesel::PgConnection, payload: &str) -> Result<(), ApiError> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(payload)
+        .execute(c)?;
+    Ok(())
 }
 
 /// The last sequence number of a topic (0 before its first message).
