@@ -8,8 +8,8 @@
 //! change fanned out to N subscribers (time until each has it); 100 changes a
 //! second with 1 % of subscribers stalled (healthy clients' latency), and the
 //! same without stalled clients. SQLite only (the hub is the same code on both
-//! databases). `MULIN_BENCH_CONNECTIONS` sets N (default 9,000: the machine's
-//! file limit is 20,000 per process).
+//! databases). `MULIN_BENCH_CONNECTIONS` sets N (default 10,000; the machine's
+//! file limit is 20,000 per process, so the two servers are measured in turn).
 #![expect(clippy::unwrap_used, reason = "a benchmark fails loudly")]
 
 use std::io::{BufRead, BufReader, Write};
@@ -294,9 +294,15 @@ async fn subscribe_all(sockets: &mut [Socket], topic: &str) -> i64 {
             .unwrap();
     }
     for socket in sockets.iter_mut() {
-        if let Some(Ok(Message::Text(text))) = socket.next().await {
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            seq = v["seq"].as_i64().unwrap_or(0);
+        // Wait for this socket's `subscribed` (skipping pings and anything else).
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Message::Text(text) = frame {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if v["op"] == "subscribed" {
+                    seq = v["seq"].as_i64().unwrap_or(0);
+                    break;
+                }
+            }
         }
     }
     seq
@@ -315,7 +321,7 @@ async fn run() {
     let n: usize = std::env::var("MULIN_BENCH_CONNECTIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(9_000);
+        .unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("live.db").display().to_string();
     let (db, _, _) = mulin::app::prepare(&settings(&db_path)).await.unwrap();
@@ -330,27 +336,13 @@ async fn run() {
         option_env!("MULIN_COMMIT").unwrap_or("(set MULIN_COMMIT)")
     );
 
-    // 1. Idle authenticated connections: memory per connection.
+    // 1 and 2 for Mulin: idle authenticated connections, then one change fanned
+    // out to all of them; then the same for the bare server (never both open at
+    // once: the client process has a 20,000-file limit).
     let before = rss_bytes(mulin.id());
-    let idle = open_many(n, port, "/api/v1/live", Some(&tokens[0])).await;
+    let mut idle = open_many(n, port, "/api/v1/live", Some(&tokens[0])).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let per_conn = (rss_bytes(mulin.id()).saturating_sub(before)) as f64 / n as f64;
-    let bare_before = rss_bytes(bare.id());
-    let bare_idle = open_many(n, bare_ports[0], "/", None).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let bare_per_conn = (rss_bytes(bare.id()).saturating_sub(bare_before)) as f64 / n as f64;
-    println!(
-        "\n| scenario | Mulin | bare broadcast server | ratio |\n| --- | ---: | ---: | ---: |"
-    );
-    println!(
-        "| memory per idle connection ({n}) | {:.1} KiB | {:.1} KiB | {:.2} |",
-        per_conn / 1024.0,
-        bare_per_conn / 1024.0,
-        per_conn / bare_per_conn.max(1.0)
-    );
-
-    // 2. One change fanned out to every connection.
-    let mut idle = idle;
     let start_seq = subscribe_all(&mut idle, &format!("event:{event}")).await;
     let arrivals = listen(idle, 1, 0);
     let t0 = Instant::now();
@@ -374,6 +366,13 @@ async fn run() {
         .map(|(_, at)| *at - t0)
         .collect();
     lat.sort_unstable();
+    drop(arrivals);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let bare_before = rss_bytes(bare.id());
+    let bare_idle = open_many(n, bare_ports[0], "/", None).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let bare_per_conn = (rss_bytes(bare.id()).saturating_sub(bare_before)) as f64 / n as f64;
     let mut control = tokio::net::TcpStream::connect(("127.0.0.1", bare_ports[1]))
         .await
         .unwrap();
@@ -390,6 +389,17 @@ async fn run() {
         .map(|(_, at)| *at - t1)
         .collect();
     bare_lat.sort_unstable();
+    drop(bare_arrivals);
+    let _ = bare.kill();
+    println!(
+        "\n| scenario | Mulin | bare broadcast server | ratio |\n| --- | ---: | ---: | ---: |"
+    );
+    println!(
+        "| memory per idle connection ({n}) | {:.1} KiB | {:.1} KiB | {:.2} |",
+        per_conn / 1024.0,
+        bare_per_conn / 1024.0,
+        per_conn / bare_per_conn.max(1.0)
+    );
     println!(
         "| fan-out of one change: received by | {} of {n} | {} of {n} | |",
         lat.len(),
@@ -407,6 +417,7 @@ async fn run() {
         percentile(&bare_lat, 0.99),
         percentile(&lat, 0.99) / percentile(&bare_lat, 0.99).max(0.001)
     );
+    tokio::time::sleep(Duration::from_secs(2)).await;
 
     // 3. 100 changes a second for 5 s to 1,000 subscribers, with and without 1 % stalled.
     for stalled in [0usize, 10] {
@@ -450,7 +461,6 @@ async fn run() {
         );
     }
     let _ = mulin.kill();
-    let _ = bare.kill();
 }
 
 fn main() {

@@ -208,7 +208,8 @@ async fn run(
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut subscriptions = std::collections::HashSet::new();
-    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
     let close: Option<CloseReason> = loop {
         tokio::select! {
