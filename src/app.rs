@@ -111,6 +111,7 @@ impl Application {
                 .wrap(from_fn(etag::etag))
                 .wrap(from_fn(idempotency::idempotency))
                 .wrap(from_fn(extract::reject_oversized))
+                .wrap(from_fn(crate::displays::display_scope))
                 .wrap(Compress::default())
                 .wrap(from_fn(metrics::record))
                 .wrap(from_fn(locale::negotiate))
@@ -200,6 +201,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::checkin::door::configure)
                 .configure(crate::checkin::sync::configure)
                 .configure(crate::live::socket::configure)
+                .configure(crate::displays::routes::configure)
+                .configure(crate::displays::board::configure)
+                .configure(crate::displays::announcements::configure)
                 .route("/openapi.json", web::get().to(crate::openapi::serve)),
         );
 }

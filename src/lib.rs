@@ -11,6 +11,7 @@ pub mod centres;
 pub mod checkin;
 pub mod config;
 pub mod demo;
+pub mod displays;
 pub mod error;
 pub mod events;
 pub mod health;

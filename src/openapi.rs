@@ -7,7 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, auth, centres, checkin, error, events, health, live, organizations, registrations,
+    accounts, auth, centres, checkin, displays, error, events, health, live, organizations,
+    registrations,
 };
 
 #[derive(OpenApi)]
@@ -61,6 +62,13 @@ use crate::{
         checkin::sync::sync,
         checkin::sync::anomalies,
         live::socket::live,
+        displays::routes::add_manager,
+        displays::routes::create_display,
+        displays::routes::list_displays,
+        displays::routes::revoke_display,
+        displays::board::board,
+        displays::announcements::post,
+        displays::announcements::remove,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -73,6 +81,7 @@ use crate::{
         (name = "registrations", description = "Signing up, the waitlist, cancelling, rosters"),
         (name = "check-in", description = "Tickets, scanning at the door, walk-ins, offline sync, attendance"),
         (name = "live", description = "Live updates over a WebSocket"),
+        (name = "displays", description = "Centre screens: managers, displays, announcements, the board"),
         (name = "operations", description = "Probes"),
     )
 )]

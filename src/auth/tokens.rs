@@ -19,6 +19,23 @@ use crate::http::etag::hex;
 pub const ISSUER: &str = "mulin";
 pub const AUDIENCE: &str = "mulin-api";
 pub const ACCESS: &str = "access";
+pub const DISPLAY: &str = "display";
+/// Display tokens are valid until revoked; the expiry only satisfies libraries.
+const DISPLAY_LIFETIME_SECS: i64 = 10 * 366 * 24 * 3600;
+
+/// A hall screen's token: read-only, for one centre, checked against
+/// revocation on every use.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DisplayClaims {
+    /// The display.
+    pub sub: String,
+    pub centre: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+    pub typ: String,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -69,15 +86,44 @@ impl TokenKeys {
             .map_err(|e| ApiError::internal(format!("signing an access token: {e}")))
     }
 
-    /// The claims of a valid, unexpired access token; anything else is
+    /// The claims of a valid, unexpired access token. A display token is
+    /// `403 forbidden` (screens may only read their board); anything else is
     /// `401 unauthenticated` (the reason goes to the debug log only).
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, ApiError> {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
+                if self.verify_display(token).is_ok() {
+                    return ApiError::from(Code::Forbidden);
+                }
                 tracing::debug!(reason = %e, "access token refused");
                 ApiError::from(Code::Unauthenticated)
             })?;
         if data.claims.typ != ACCESS {
+            return Err(Code::Unauthenticated.into());
+        }
+        Ok(data.claims)
+    }
+
+    pub fn issue_display(&self, display_id: &str, centre_id: &str) -> Result<String, ApiError> {
+        let now = Utc::now().timestamp();
+        let claims = DisplayClaims {
+            sub: display_id.to_owned(),
+            centre: centre_id.to_owned(),
+            iat: now,
+            exp: now + DISPLAY_LIFETIME_SECS,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            typ: DISPLAY.into(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::internal(format!("signing a display token: {e}")))
+    }
+
+    /// The claims of a genuine display token (revocation is checked by the caller).
+    pub fn verify_display(&self, token: &str) -> Result<DisplayClaims, ApiError> {
+        let data = jsonwebtoken::decode::<DisplayClaims>(token, &self.decoding, &self.validation)
+            .map_err(|_| ApiError::from(Code::Unauthenticated))?;
+        if data.claims.typ != DISPLAY {
             return Err(Code::Unauthenticated.into());
         }
         Ok(data.claims)

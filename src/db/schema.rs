@@ -224,7 +224,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    centre_managers (centre_id, user_id) {
+        centre_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    displays (id) {
+        id -> Text,
+        centre_id -> Text,
+        name -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    announcements (id) {
+        id -> Text,
+        centre_id -> Text,
+        text -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(live_messages -> live_topics (topic));
+diesel::joinable!(centre_managers -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(memberships -> organizations (organization_id));
@@ -253,4 +287,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkin_scans,
     live_topics,
     live_messages,
+    centre_managers,
+    displays,
+    announcements,
 );

@@ -21,6 +21,8 @@ use crate::error::ApiError;
 /// Frames a connection may have waiting before it counts as a slow consumer.
 pub const QUEUE: usize = 256;
 pub const SLOW_CONSUMER: u16 = 4008;
+/// A display whose token was revoked.
+pub const REVOKED: u16 = 4003;
 pub const GOING_AWAY: u16 = 1001;
 /// Messages read from the database per query.
 const BATCH: i64 = 500;
@@ -108,6 +110,13 @@ pub enum Command {
     Unsubscribe {
         peer_id: u64,
         key: String,
+    },
+    /// Watches a control topic (`display:{id}`) for this peer: any message on
+    /// it closes the peer (with 4003) instead of being sent.
+    Watch {
+        peer: Peer,
+        key: String,
+        current: i64,
     },
     Disconnect {
         peer_id: u64,
@@ -275,6 +284,18 @@ impl Hub {
                 }
             }
             Command::Unsubscribe { peer_id, key } => self.unsubscribe(peer_id, &key),
+            Command::Watch { peer, key, current } => {
+                self.peers
+                    .entry(peer.id)
+                    .or_insert_with(|| (peer.clone(), HashSet::new()))
+                    .1
+                    .insert(key.clone());
+                self.topics.entry(key).or_default().push(Subscriber {
+                    peer,
+                    label: String::new(),
+                    last_sent: current,
+                });
+            }
             Command::Disconnect { peer_id } => {
                 if let Some((_, keys)) = self.peers.remove(&peer_id) {
                     for key in keys {
@@ -365,6 +386,14 @@ impl Hub {
     }
 
     async fn dispatch(&mut self, key: &str) -> Result<(), ApiError> {
+        if key.starts_with("display:") {
+            if let Some(subs) = self.topics.get(key) {
+                for sub in subs {
+                    sub.peer.kill.kill(REVOKED);
+                }
+            }
+            return Ok(());
+        }
         loop {
             let Some(from) = self
                 .topics

@@ -39,6 +39,8 @@ struct Caller {
     user_id: Option<String>,
     is_admin: bool,
     session_id: Option<String>,
+    /// A hall screen: (display id, its centre).
+    display: Option<(String, String)>,
 }
 
 fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
@@ -98,7 +100,22 @@ pub async fn live(
             user_id: None,
             is_admin: false,
             session_id: None,
+            display: None,
         },
+        Some(token) if keys.verify_display(&token).is_ok() => {
+            let claims = keys.verify_display(&token)?;
+            let display_id = claims.sub.clone();
+            let centre = db
+                .run(move |c| crate::displays::access::live_display(c, &display_id))
+                .await?
+                .ok_or(ApiError::from(Code::Unauthenticated))?;
+            Caller {
+                user_id: None,
+                is_admin: false,
+                session_id: None,
+                display: Some((claims.sub, centre)),
+            }
+        }
         Some(token) => {
             let claims = keys.verify_access(&token)?;
             let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
@@ -110,6 +127,7 @@ pub async fn live(
                 user_id: Some(claims.sub),
                 is_admin,
                 session_id: Some(claims.sid),
+                display: None,
             }
         }
     };
@@ -207,6 +225,9 @@ async fn run(
     hub.stats
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some((display_id, _)) = &caller.display {
+        watch_display(&hub, &db, &peer, display_id).await;
+    }
     let mut subscriptions = std::collections::HashSet::new();
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
@@ -222,6 +243,9 @@ async fn run(
             }
             () = kill.notify.notified() => break Some(reason(kill.code())),
             _ = heartbeat.tick() => {
+                if let Some((display_id, _)) = &caller.display {
+                    mark_seen(&db, display_id).await;
+                }
                 if last_heard.elapsed() > SILENT_FOR {
                     break Some(CloseReason { code: CloseCode::Policy, description: Some("silent for 60 s".into()) });
                 }
@@ -260,6 +284,32 @@ async fn run(
     // A client that reads nothing takes the close frame only after what is
     // queued before it; wait a while for that, then drop the connection.
     let _ = tokio::time::timeout(CLOSE_WAIT, session.close(close)).await;
+}
+
+/// A display's connection: marked seen, and closed when the display is revoked.
+async fn watch_display(hub: &HubHandle, db: &Db, peer: &Peer, display_id: &str) {
+    mark_seen(db, display_id).await;
+    let key = format!("display:{display_id}");
+    let k = key.clone();
+    let current = db.run(move |c| publish::last_seq(c, &k)).await.unwrap_or(0);
+    let _ = hub
+        .commands
+        .send(Command::Watch {
+            peer: peer.clone(),
+            key,
+            current,
+        })
+        .await;
+}
+
+async fn mark_seen(db: &Db, display_id: &str) {
+    let id = display_id.to_owned();
+    if let Err(e) = db
+        .write(move |c| crate::displays::routes::seen(c, &id))
+        .await
+    {
+        tracing::warn!(error = %e, "could not record a display as seen");
+    }
 }
 
 fn reason(code: u16) -> CloseReason {
@@ -322,6 +372,17 @@ async fn handle_text(
                     .text(),
                 );
             };
+            if let Some((_, centre)) = &caller.display {
+                if parsed != Topic::Centre(centre.clone()) {
+                    return Some(
+                        ServerMsg::Error {
+                            code: "forbidden",
+                            topic: Some(&topic),
+                        }
+                        .text(),
+                    );
+                }
+            }
             if parsed == Topic::Me && caller.user_id.is_none() {
                 return Some(
                     ServerMsg::Error {

@@ -1,0 +1,3 @@
+DROP TABLE announcements;
+DROP TABLE displays;
+DROP TABLE centre_managers;
