@@ -185,7 +185,8 @@ impl Application {
 
 /// Every route, under `/api/v1` except the probes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(crate::health::healthz))
+    cfg.configure(crate::displays::page::configure)
+        .route("/healthz", web::get().to(crate::health::healthz))
         .route("/readyz", web::get().to(crate::health::readyz))
         .route("/metrics", web::get().to(metrics::serve))
         .service(

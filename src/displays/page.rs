@@ -1,0 +1,41 @@
+//! `GET /display/{centre_id}`: the page for the hall's screen, and its assets,
+//! compiled into the binary (no CDN, no build step). The page pairs once with a
+//! display token kept in the browser's storage, loads the board and keeps it
+//! current over the live WebSocket.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+const INDEX: &str = include_str!("page/index.html");
+const CSS: &str = include_str!("page/display.css");
+const JS: &str = include_str!("page/display.js");
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/display/{centre_id}", web::get().to(index))
+        .route("/display-assets/display.css", web::get().to(css))
+        .route("/display-assets/display.js", web::get().to(js));
+}
+
+fn page(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:",
+        ))
+        .body(body)
+}
+
+pub async fn index() -> HttpResponse {
+    page("text/html; charset=utf-8", INDEX)
+}
+
+pub async fn css() -> HttpResponse {
+    page("text/css; charset=utf-8", CSS)
+}
+
+pub async fn js() -> HttpResponse {
+    page("text/javascript; charset=utf-8", JS)
+}
