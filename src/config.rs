@@ -134,7 +134,7 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from("mulin.toml"));
         let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("MULIN_").ignore(&["config", "test_database_url"]))
+            .merge(Env::prefixed("MULIN_").filter(|key| is_setting(key.as_str())))
             .extract()
             .map_err(Box::new)?;
         settings.validate()
@@ -150,6 +150,7 @@ impl Settings {
         Ok(self)
     }
 
+    /// The size of the database pool for the chosen database.
     pub fn pool_size(&self) -> u32 {
         self.pool_size
             .unwrap_or(match crate::db::Backend::from_url(&self.database_url) {
@@ -157,6 +158,17 @@ impl Settings {
                 crate::db::Backend::Sqlite(_) => 8,
             })
     }
+}
+
+/// `MULIN_*` variables that are not settings: the config file's path, and
+/// those read by tests, benchmarks and CI.
+fn is_setting(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    !(key == "config"
+        || key == "commit"
+        || ["test_", "bench_", "ci_"]
+            .iter()
+            .any(|p| key.starts_with(p)))
 }
 
 #[cfg(test)]
@@ -173,6 +185,14 @@ mod tests {
             settings.validate(),
             Err(ConfigError::ShortSecret(9))
         ));
+    }
+
+    #[test]
+    fn test_and_benchmark_variables_are_not_settings() {
+        assert!(is_setting("database_url"));
+        assert!(!is_setting("test_database_url"));
+        assert!(!is_setting("bench_scale"));
+        assert!(!is_setting("config"));
     }
 
     #[test]
