@@ -163,6 +163,7 @@ impl Application {
     /// reconnect elsewhere) before the server stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let pruner = tokio::spawn(prune_forever(self.db.clone()));
+        let clock = tokio::spawn(crate::displays::clock::run(self.db.clone()));
         let handle = self.server.handle();
         let hub = self.hub.clone();
         let signals = tokio::spawn(async move {
@@ -177,6 +178,7 @@ impl Application {
         });
         let result = self.server.await;
         pruner.abort();
+        clock.abort();
         signals.abort();
         self.stop_listener.store(true, Ordering::Relaxed);
         result
@@ -237,7 +239,7 @@ async fn prune_forever(db: Db) {
                 let keys = idempotency::prune(c)?;
                 let tokens = crate::auth::sessions::prune(c)?;
                 let windows = crate::auth::ratelimit::prune(c)?;
-                let messages = crate::live::publish::prune(c)?;
+                let messages = crate::live::publish::prune(c)? + crate::displays::clock::prune(c)?;
                 Ok((keys, tokens, windows + messages))
             })
             .await;

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod announcements;
 pub mod board;
+pub mod clock;
 pub mod page;
 pub mod routes;
 
