@@ -205,37 +205,16 @@ async fn seed(db: &Db, residents: usize) -> (String, Vec<String>) {
             };
             mulin::organizations::queries::create(c, &org)?;
             let starts_at = now + chrono::Duration::days(1);
-            let event = mulin::events::Event {
-                id: uuid::Uuid::new_v4().to_string(),
-                organization_id: org.id.clone(),
-                series_id: None,
-                title: "直播".into(),
-                description: None,
-                category: "other".into(),
-                centre_id: None,
-                location: Some("x".into()),
+            let fields = mulin::events::input::EventFields::basic(
+                "直播",
+                "other",
+                "x",
                 starts_at,
-                ends_at: starts_at + chrono::Duration::hours(1),
-                capacity: 10_000,
-                waitlist_enabled: true,
-                max_party_size: 1,
-                registration_opens_at: None,
-                registration_closes_at: None,
-                min_age: None,
-                max_age: None,
-                accessibility: None,
-                tags: "[]".into(),
-                status: mulin::events::PUBLISHED.into(),
-                cancel_reason: None,
-                confirmed_seats: 0,
-                waitlist_seats: 0,
-                checked_in_count: 0,
-                waitlist_seq: 0,
-                created_by: org.created_by.clone(),
-                created_at: now,
-                updated_at: now,
-                checkin_opens_minutes: 60,
-            };
+                starts_at + chrono::Duration::hours(1),
+                10_000,
+            );
+            let mut event = mulin::events::Event::draft(&org.id, &org.created_by, &fields, None);
+            event.status = mulin::events::PUBLISHED.into();
             mulin::events::queries::insert(c, &event)?;
             Ok((event.id, people))
         })

@@ -26,6 +26,7 @@ use mulin::auth::tokens::TokenKeys;
 use mulin::checkin::tickets::{TicketClaims, TicketKeys};
 use mulin::config::{Secret, Settings};
 use mulin::db::{self, Db};
+use mulin::events::input::EventFields;
 use mulin::events::{Event, PUBLISHED, queries as events};
 use mulin::http::pagination::Page;
 use mulin::organizations::{Organization, VERIFIED, queries as orgs};
@@ -180,37 +181,17 @@ async fn seed_events(db: &Db, owner: String, n: usize, capacity: i32) -> Vec<Str
         let mut ids = Vec::with_capacity(n);
         for i in 0..n {
             let starts_at = now + Span::days(1) + Span::minutes(i as i64);
-            let event = Event {
-                id: uuid::Uuid::new_v4().to_string(),
-                organization_id: org.id.clone(),
-                series_id: None,
-                title: format!("社区活动 {i}"),
-                description: Some("欢迎邻居们参加，一起动手。".into()),
-                category: "culture_sports".into(),
-                centre_id: None,
-                location: Some("睦邻中心一楼".into()),
+            let fields = EventFields::basic(
+                &format!("社区活动 {i}"),
+                "culture_sports",
+                "睦邻中心一楼",
                 starts_at,
-                ends_at: starts_at + Span::hours(2),
+                starts_at + Span::hours(2),
                 capacity,
-                waitlist_enabled: true,
-                max_party_size: 2,
-                registration_opens_at: None,
-                registration_closes_at: None,
-                min_age: None,
-                max_age: None,
-                accessibility: None,
-                tags: "[]".into(),
-                status: PUBLISHED.into(),
-                cancel_reason: None,
-                confirmed_seats: 0,
-                waitlist_seats: 0,
-                checked_in_count: 0,
-                waitlist_seq: 0,
-                created_by: org.created_by.clone(),
-                created_at: now,
-                updated_at: now,
-                checkin_opens_minutes: 60,
-            };
+            );
+            let mut event = Event::draft(&org.id, &org.created_by, &fields, None);
+            event.status = PUBLISHED.into();
+            event.description = Some("欢迎邻居们参加，一起动手。".into());
             events::insert(c, &event)?;
             ids.push(event.id);
         }

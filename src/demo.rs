@@ -11,6 +11,7 @@ use crate::auth::passwords::{self, Password};
 use crate::centres::{Centre, queries as centres};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::events::input::EventFields;
 use crate::events::{Event, PUBLISHED, queries as events};
 use crate::organizations::{Organization, Role, VERIFIED, queries as orgs};
 use crate::registrations::queries as registrations;
@@ -120,37 +121,20 @@ fn activity(
         .and_hms_opt(hour, 0, 0)
         .and_then(|local| tz.from_local_datetime(&local).earliest())
         .map_or(now + Duration::days(day), |t| t.naive_utc());
-    Event {
-        id: uuid::Uuid::new_v4().to_string(),
-        organization_id: org.id.clone(),
-        series_id: None,
-        title: title.to_owned(),
-        description: Some(format!("{}主办，欢迎邻居们参加。", org.name)),
-        category: category.to_owned(),
-        centre_id: Some(centre.id.clone()),
-        location: Some("一楼多功能厅".into()),
+    let mut fields = EventFields::basic(
+        title,
+        category,
+        "一楼多功能厅",
         starts_at,
-        ends_at: starts_at + Duration::minutes(90),
+        starts_at + Duration::minutes(90),
         capacity,
-        waitlist_enabled: true,
-        max_party_size: 2,
-        registration_opens_at: None,
-        registration_closes_at: None,
-        min_age: None,
-        max_age: None,
-        accessibility: Some("无障碍通道".into()),
-        tags: "[]".into(),
-        status: PUBLISHED.into(),
-        cancel_reason: None,
-        confirmed_seats: 0,
-        waitlist_seats: 0,
-        checked_in_count: 0,
-        waitlist_seq: 0,
-        created_by: org.created_by.clone(),
-        created_at: now,
-        updated_at: now,
-        checkin_opens_minutes: 60,
-    }
+    );
+    fields.centre_id = Some(centre.id.clone());
+    fields.description = Some(format!("{}主办，欢迎邻居们参加。", org.name));
+    fields.accessibility = Some("无障碍通道".into());
+    let mut event = Event::draft(&org.id, &org.created_by, &fields, None);
+    event.status = PUBLISHED.into();
+    event
 }
 
 /// Seeds the demo data when the database has no users; `None` otherwise.

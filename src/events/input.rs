@@ -410,6 +410,37 @@ impl From<&Event> for EventFields {
 }
 
 impl EventFields {
+    /// Fields with every optional part at its default (waitlist on, parties of
+    /// two, check-in an hour before): for seeding demo and benchmark data.
+    pub fn basic(
+        title: &str,
+        category: &str,
+        location: &str,
+        starts_at: NaiveDateTime,
+        ends_at: NaiveDateTime,
+        capacity: i32,
+    ) -> EventFields {
+        EventFields {
+            title: title.to_owned(),
+            description: None,
+            category: category.to_owned(),
+            centre_id: None,
+            location: Some(location.to_owned()),
+            starts_at,
+            ends_at,
+            capacity,
+            waitlist_enabled: true,
+            max_party_size: DEFAULT_PARTY,
+            registration_opens_at: None,
+            registration_closes_at: None,
+            min_age: None,
+            max_age: None,
+            accessibility: None,
+            tags: Vec::new(),
+            checkin_opens_minutes: 60,
+        }
+    }
+
     /// The rules that span fields. `new_times`: the start must not be in the past.
     pub fn check(&self, new_times: bool) -> Result<(), ApiError> {
         let mut errors = Vec::new();

@@ -66,6 +66,47 @@ pub struct Event {
 }
 
 impl Event {
+    /// A new draft of `f` for an organization.
+    pub fn draft(
+        org_id: &str,
+        user_id: &str,
+        f: &input::EventFields,
+        series_id: Option<String>,
+    ) -> Event {
+        let now = crate::db::now();
+        Event {
+            id: uuid::Uuid::new_v4().to_string(),
+            organization_id: org_id.to_owned(),
+            series_id,
+            title: f.title.clone(),
+            description: f.description.clone(),
+            category: f.category.clone(),
+            centre_id: f.centre_id.clone(),
+            location: f.location.clone(),
+            starts_at: f.starts_at,
+            ends_at: f.ends_at,
+            capacity: f.capacity,
+            waitlist_enabled: f.waitlist_enabled,
+            max_party_size: f.max_party_size,
+            registration_opens_at: f.registration_opens_at,
+            registration_closes_at: f.registration_closes_at,
+            min_age: f.min_age,
+            max_age: f.max_age,
+            accessibility: f.accessibility.clone(),
+            tags: f.tags_json(),
+            status: DRAFT.into(),
+            cancel_reason: None,
+            confirmed_seats: 0,
+            waitlist_seats: 0,
+            checked_in_count: 0,
+            waitlist_seq: 0,
+            created_by: user_id.to_owned(),
+            created_at: now,
+            updated_at: now,
+            checkin_opens_minutes: f.checkin_opens_minutes,
+        }
+    }
+
     /// The status shown to clients: a published event whose end has passed is
     /// `completed`.
     pub fn status_at(&self, now: NaiveDateTime) -> &str {

@@ -44,41 +44,6 @@ fn check_centre(
     }
 }
 
-fn new_event(org_id: &str, user_id: &str, f: &EventFields, series_id: Option<String>) -> Event {
-    let now = db::now();
-    Event {
-        id: uuid::Uuid::new_v4().to_string(),
-        organization_id: org_id.to_owned(),
-        series_id,
-        title: f.title.clone(),
-        description: f.description.clone(),
-        category: f.category.clone(),
-        centre_id: f.centre_id.clone(),
-        location: f.location.clone(),
-        starts_at: f.starts_at,
-        ends_at: f.ends_at,
-        capacity: f.capacity,
-        waitlist_enabled: f.waitlist_enabled,
-        max_party_size: f.max_party_size,
-        registration_opens_at: f.registration_opens_at,
-        registration_closes_at: f.registration_closes_at,
-        min_age: f.min_age,
-        max_age: f.max_age,
-        accessibility: f.accessibility.clone(),
-        tags: f.tags_json(),
-        status: DRAFT.into(),
-        cancel_reason: None,
-        confirmed_seats: 0,
-        waitlist_seats: 0,
-        checked_in_count: 0,
-        waitlist_seq: 0,
-        created_by: user_id.to_owned(),
-        created_at: now,
-        updated_at: now,
-        checkin_opens_minutes: f.checkin_opens_minutes,
-    }
-}
-
 /// Each occurrence of a series: the same fields, moved to its own start, with
 /// the sign-up window moved along.
 fn occurrences_of(
@@ -135,7 +100,7 @@ pub async fn create(
             let now = db::now();
             match repeat {
                 None => {
-                    let event = new_event(&org_id, &user.id, &fields, None);
+                    let event = Event::draft(&org_id, &user.id, &fields, None);
                     queries::insert(c, &event)?;
                     Ok((
                         None,
@@ -147,7 +112,7 @@ pub async fn create(
                     let mut items = Vec::new();
                     for occurrence in occurrences_of(&fields, &repeat, tz)? {
                         let event =
-                            new_event(&org_id, &user.id, &occurrence, Some(series_id.clone()));
+                            Event::draft(&org_id, &user.id, &occurrence, Some(series_id.clone()));
                         queries::insert(c, &event)?;
                         items.push(EventView::new(
                             event,

@@ -187,7 +187,7 @@ both_databases! {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_sign_up_through_one_instance_reaches_a_subscriber_on_another() {
+async fn postgres_a_sign_up_through_one_instance_reaches_a_subscriber_on_another() {
     let Some(kind) = Kind::postgres() else {
         eprintln!("skipped: MULIN_TEST_DATABASE_URL is not set");
         return;
