@@ -332,7 +332,15 @@ both_databases! {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
             other => panic!("expected 429, got {other:?}"),
         }
-        let metrics = app.get("/metrics", None).await.text().await.unwrap();
+        // The server counts a socket once its connection task starts.
+        let mut metrics = String::new();
+        for _ in 0..40 {
+            metrics = app.get("/metrics", None).await.text().await.unwrap();
+            if metrics.contains("mulin_live_connections 2") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert!(metrics.contains("mulin_live_connections 2"), "{metrics}");
         // A client that closes frees its seat at once; one that just vanishes
         // is noticed by the heartbeat (within 60 s) and frees it then.
