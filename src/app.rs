@@ -153,10 +153,6 @@ impl Application {
         &self.db
     }
 
-    pub fn hub(&self) -> &HubHandle {
-        &self.hub
-    }
-
     /// Serves until stopped, pruning expired idempotency keys, refresh tokens
     /// and rate-limit windows in the background.
     /// On SIGINT or SIGTERM, WebSockets are closed with 1001 (so clients

@@ -41,11 +41,6 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The last four digits, the only part shown on rosters.
-    pub fn masked(&self) -> String {
-        mask(&self.0)
-    }
 }
 
 /// `+8613812345678` → `*******5678`.

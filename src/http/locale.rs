@@ -15,13 +15,6 @@ pub enum Locale {
 }
 
 impl Locale {
-    pub fn tag(self) -> &'static str {
-        match self {
-            Locale::ZhCn => "zh-CN",
-            Locale::En => "en",
-        }
-    }
-
     /// The best supported language in an `Accept-Language` value (RFC 9110
     /// quality values honoured); Chinese when nothing supported is asked for.
     pub fn negotiate(accept_language: &str) -> Locale {

@@ -296,13 +296,3 @@ pub fn mine(
     }
     Ok(query.load(conn)?)
 }
-
-/// Seats held by confirmed registrations, recounted from the rows (for checks).
-pub fn confirmed_seats(conn: &mut DbConn, event_id: &str) -> Result<i64, ApiError> {
-    let seats: Option<i64> = registrations::table
-        .filter(registrations::event_id.eq(event_id))
-        .filter(registrations::status.eq(CONFIRMED))
-        .select(diesel::dsl::sum(registrations::party_size))
-        .first(conn)?;
-    Ok(seats.unwrap_or(0))
-}
