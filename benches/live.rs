@@ -303,7 +303,7 @@ async fn run() {
         .unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("live.db").display().to_string();
-    let (db, _, _) = mulin::app::prepare(&settings(&db_path)).await.unwrap();
+    let db = mulin::app::prepare(&settings(&db_path)).await.unwrap().db;
     let (event, tokens) = seed(&db, 1_100).await;
     let (mut mulin, ports) = spawn_child("mulin-server", &db_path);
     let port = ports[0];

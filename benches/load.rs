@@ -163,7 +163,27 @@ async fn seed_users(db: &Db, keys: &TokenKeys, n: usize) -> Vec<(String, String)
         .collect()
 }
 
+/// `n` events of one new organization.
 async fn seed_events(db: &Db, owner: String, n: usize, capacity: i32) -> Vec<String> {
+    seed_events_of(db, owner, 1, n, capacity).await
+}
+
+/// `per_org` events in each of `orgs` new organizations.
+async fn seed_events_of(
+    db: &Db,
+    owner: String,
+    orgs: usize,
+    per_org: usize,
+    capacity: i32,
+) -> Vec<String> {
+    let mut ids = Vec::with_capacity(orgs * per_org);
+    for _ in 0..orgs {
+        ids.extend(seed_org_events(db, owner.clone(), per_org, capacity).await);
+    }
+    ids
+}
+
+async fn seed_org_events(db: &Db, owner: String, n: usize, capacity: i32) -> Vec<String> {
     db.write(move |c| {
         let now = db::now();
         let org = Organization {
@@ -326,6 +346,43 @@ async fn run(label: &str, database_url: String) {
     .await;
     println!("{}", spread_stats.line("sign-up, 1,000 events"));
 
+    // One busy organization against many: the same sign-ups over 100 events of
+    // ONE organization, then over 100 organizations (one event each), 32
+    // clients. Every sign-up writes to its organization's topic, so this shows
+    // whether one organization is one lane.
+    let one_org = Arc::new(seed_events_of(&db, owner.clone(), 1, 100, 10_000).await);
+    let many_orgs = Arc::new(seed_events_of(&db, owner.clone(), 100, 1, 10_000).await);
+    let mut org_stats = Vec::new();
+    for (name, events) in [
+        (
+            "sign-up, 100 events of one organization (32 clients)",
+            one_org,
+        ),
+        ("sign-up, 100 organizations (32 clients)", many_orgs),
+    ] {
+        let (b, t) = (base.clone(), tokens.clone());
+        let stats = drive(
+            32,
+            signups,
+            http_job(
+                client.clone(),
+                move |c, i| {
+                    c.post(format!(
+                        "{b}/events/{}/registrations",
+                        events[i % events.len()]
+                    ))
+                    .bearer_auth(&t[i])
+                    .json(&serde_json::json!({}))
+                },
+                201,
+            ),
+        )
+        .await;
+        println!("{}", stats.line(name));
+        org_stats.push(stats.rate());
+    }
+    let org_ratio = org_stats[0] / org_stats[1];
+
     // The same response bytes from a bare handler.
     let sample = client
         .post(format!("{base}/events/{}/registrations", spread[0]))
@@ -355,37 +412,27 @@ async fn run(label: &str, database_url: String) {
     ceiling.stop(false).await;
     println!("{}", bare.line("ceiling: bare actix-web POST, same bytes"));
 
-    // The same conditional seat update without HTTP, one transaction each.
-    let loops = scale(4_000);
-    let raw_event = hot.clone();
-    let raw = tokio::task::spawn_blocking({
+    // The database ceiling: the endpoint's own write — the same
+    // `seats::sign_up` (locks, checks, insert, live messages) in the same
+    // `Db::write` transaction, at the same concurrency — without HTTP, auth
+    // or JSON. On a fresh event with the same capacity.
+    let raw_hot = seed_events(&db, owner.clone(), 1, 10_000).await.remove(0);
+    let raw_users = Arc::new(users.clone());
+    let raw = drive(concurrency, signups, {
         let db = db.clone();
-        move || {
-            let mut conn = db.get().unwrap();
-            let mut latencies = Vec::with_capacity(loops);
-            let started = Instant::now();
-            for _ in 0..loops {
-                let t = Instant::now();
-                db::write_tx(&mut conn, |c| {
-                    events::lock(c, &raw_event)?;
-                    events::claim_seats(c, &raw_event, 1)
-                })
-                .unwrap();
-                latencies.push(t.elapsed());
-            }
-            Stats {
-                ok: loops,
-                failed: 0,
-                elapsed: started.elapsed(),
-                latencies,
-            }
-        }
+        Arc::new(move |i| {
+            let (db, event, user) = (db.clone(), raw_hot.clone(), raw_users[i].clone());
+            Box::pin(async move {
+                db.write(move |tx| mulin::registrations::seats::sign_up(tx, &event, &user, 1, None))
+                    .await
+                    .is_ok()
+            })
+        })
     })
-    .await
-    .unwrap();
+    .await;
     println!(
         "{}",
-        raw.line("ceiling: raw diesel seat update loop (1 thread)")
+        raw.line("ceiling: the same sign-up write without HTTP, one event")
     );
 
     // Browse the first page.
@@ -477,6 +524,7 @@ async fn run(label: &str, database_url: String) {
         browse.rate() / raw_browse.rate()
     );
     checkin_scenarios(&db, &base, &client, &users, &tokens[0], owner).await;
+    println!("\nSign-ups, one organization ÷ 100 organizations: {org_ratio:.2}");
     handle.stop(false).await;
 }
 
@@ -497,11 +545,11 @@ async fn event_with_registrations(
             let soon = db::now() + Span::minutes(30);
             diesel::update(t::table.find(&id))
                 .set((t::starts_at.eq(soon), t::ends_at.eq(soon + Span::hours(2))))
-                .execute(c)?;
+                .execute(c.conn())?;
             let mut out = Vec::with_capacity(users.len());
             for user in &users {
                 out.push(
-                    mulin::registrations::queries::register(c, &id, user, 1, None)?
+                    mulin::registrations::seats::sign_up(c, &id, user, 1, None)?
                         .0
                         .id,
                 );
@@ -597,52 +645,50 @@ async fn checkin_scenarios(
     ceiling.stop(false).await;
     println!("{}", bare.line("ceiling: bare actix-web POST, same bytes"));
 
-    // The same check-in without HTTP: verify the ticket, lock, insert, count.
+    // The database ceiling: the endpoint's own work — verify the ticket, then
+    // the same `checkin::queries::apply` under the event's lock in one
+    // `Db::write`, live messages included — at the same concurrency, without
+    // HTTP, auth or JSON.
     let (raw_event, raw_registrations) =
         event_with_registrations(db, owner.clone(), users.to_vec()).await;
-    let raw_tickets = tickets_for(db, &raw_event, &raw_registrations).await;
-    let raw = tokio::task::spawn_blocking({
+    let raw_tickets = Arc::new(tickets_for(db, &raw_event, &raw_registrations).await);
+    let keys = Arc::new(db.run(TicketKeys::load).await.unwrap());
+    let staff_user = users[0].clone();
+    let total = raw_tickets.len();
+    let raw = drive(200, total, {
         let db = db.clone();
-        let staff_user = users[0].clone();
-        move || {
-            let mut conn = db.get().unwrap();
-            let keys = TicketKeys::load(&mut conn).unwrap();
-            let mut latencies = Vec::with_capacity(raw_tickets.len());
-            let started = Instant::now();
-            for ticket in &raw_tickets {
-                let t = Instant::now();
-                let claims = keys.verify(ticket, &mut conn).unwrap();
-                let outcome = db::write_tx(&mut conn, |c| {
-                    mulin::checkin::queries::check_in(
-                        c,
+        Arc::new(move |i| {
+            let (db, keys, ticket) = (db.clone(), keys.clone(), raw_tickets[i].clone());
+            let (event_id, actor) = (raw_event.clone(), staff_user.clone());
+            Box::pin(async move {
+                let Ok(claims) = db.run(move |c| keys.verify(&ticket, c)).await else {
+                    return false;
+                };
+                db.write(move |tx| {
+                    let event = events::lock(tx, &event_id)?;
+                    mulin::checkin::queries::apply(
+                        tx,
+                        &event,
                         &mulin::checkin::queries::Scan {
-                            event_id: &raw_event,
+                            event_id: &event_id,
                             registration_id: &claims.sub,
                             method: "qr",
                             device_id: Some("door"),
                             offline: false,
                             scanned_at: db::now(),
-                            actor: &staff_user,
+                            actor: &actor,
                         },
                     )
                 })
-                .unwrap();
-                assert_eq!(outcome.result(), "ok");
-                latencies.push(t.elapsed());
-            }
-            Stats {
-                ok: raw_tickets.len(),
-                failed: 0,
-                elapsed: started.elapsed(),
-                latencies,
-            }
-        }
+                .await
+                .is_ok_and(|outcome| outcome.result() == "ok")
+            })
+        })
     })
-    .await
-    .unwrap();
+    .await;
     println!(
         "{}",
-        raw.line("ceiling: raw verify + check-in loop (1 thread)")
+        raw.line("ceiling: the same check-in work without HTTP (200 in flight)")
     );
 
     // One offline batch of 500 scans, five times on fresh events.

@@ -19,8 +19,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::db::{Backend, Db, migrations};
 use crate::error::{ApiError, Code};
+use crate::events::Seats;
+use crate::http::client::CallerScope;
 use crate::http::{etag, extract, idempotency, locale, metrics};
-use crate::live::{self, hub::Command, hub::GOING_AWAY, hub::HubHandle, hub::Signal};
+use crate::live::outbox::SqlOutbox;
+use crate::live::topics::Policies;
+use crate::live::{self, hub::Command, hub::GOING_AWAY, hub::HubHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -43,35 +47,70 @@ pub struct Application {
     stop_listener: Arc<AtomicBool>,
 }
 
-/// Connects, migrates and returns the pool with the access-token and ticket keys.
-pub async fn prepare(settings: &Settings) -> Result<(Db, TokenKeys, TicketKeys), StartError> {
-    let settings = settings.clone();
-    tokio::task::spawn_blocking(move || {
-        let db = Db::connect(&settings).map_err(|e| StartError::Database(e.to_string()))?;
+/// What `prepare` sets up: the database with its outbox attached, and the keys.
+pub struct Prepared {
+    pub db: Db,
+    pub outbox: Arc<SqlOutbox>,
+    pub keys: TokenKeys,
+    pub tickets: TicketKeys,
+}
+
+/// Connects, migrates, attaches the live outbox to every write, and loads the
+/// access-token and ticket keys.
+pub async fn prepare(settings: &Settings) -> Result<Prepared, StartError> {
+    let for_setup = settings.clone();
+    let db = tokio::task::spawn_blocking(move || {
+        let db = Db::connect(&for_setup).map_err(|e| StartError::Database(e.to_string()))?;
         let mut conn = db.get().map_err(|e| StartError::Database(e.to_string()))?;
         let applied = migrations::run_pending(&mut conn)
             .map_err(|e| StartError::Migrations(e.to_string()))?;
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
-        let secret = match &settings.jwt_secret {
-            Some(secret) => secret.expose().to_owned(),
-            None => {
-                tokens::shared_secret(&mut conn).map_err(|e| StartError::Database(e.to_string()))?
-            }
-        };
-        let keys = TokenKeys::new(secret.as_bytes(), settings.access_token_ttl_secs);
-        let tickets =
-            TicketKeys::load(&mut conn).map_err(|e| StartError::Database(e.to_string()))?;
-        Ok((db, keys, tickets))
+        Ok::<_, StartError>(db)
     })
     .await
-    .map_err(|e| StartError::Database(format!("start-up task: {e}")))?
+    .map_err(|e| StartError::Database(format!("start-up task: {e}")))??;
+    let outbox = Arc::new(SqlOutbox::new(db.backend() == "postgres"));
+    db.attach_outbox(outbox.clone());
+    let database = |e: ApiError| StartError::Database(e.to_string());
+    let secret = match &settings.jwt_secret {
+        Some(secret) => secret.expose().to_owned(),
+        None => db
+            .write(|tx| tokens::shared_secret(tx))
+            .await
+            .map_err(database)?,
+    };
+    let keys = TokenKeys::new(secret.as_bytes(), settings.access_token_ttl_secs);
+    db.write(|tx| crate::checkin::tickets::ensure_key(tx))
+        .await
+        .map_err(database)?;
+    let tickets = db.run(TicketKeys::load).await.map_err(database)?;
+    Ok(Prepared {
+        db,
+        outbox,
+        keys,
+        tickets,
+    })
+}
+
+/// Who owns each kind of live topic (the socket imports no feature).
+fn policies() -> Policies {
+    Policies::default()
+        .topic("event", crate::events::live::EventTopic)
+        .topic("org", crate::organizations::live::OrgTopic)
+        .topic("centre", crate::centres::live::CentreTopic)
+        .displays(crate::displays::access::Gate)
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        let (db, keys, tickets) = prepare(&settings).await?;
+        let Prepared {
+            db,
+            outbox,
+            keys,
+            tickets,
+        } = prepare(&settings).await?;
         let listener =
             TcpListener::bind(&settings.listen).map_err(|source| StartError::Listen {
                 address: settings.listen.clone(),
@@ -82,27 +121,48 @@ impl Application {
             source,
         })?;
         let workers = settings.workers;
-        let signal = Arc::new(Signal::default());
-        db.attach_live(signal.clone());
-        let hub = live::hub::start(db.clone(), signal.clone());
+        let hub = live::hub::start(db.clone(), outbox.hub.clone());
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
-            live::listener::start(url, &signal, stop_listener.clone());
+            let instance = uuid::Uuid::new_v4().simple().to_string();
+            live::sequencer::start(
+                db.clone(),
+                outbox.sequencer.clone(),
+                outbox.rounds.clone(),
+                outbox.hub.clone(),
+                instance.clone(),
+            );
+            live::listener::start(url, &outbox.hub, stop_listener.clone(), instance);
         }
+        let policies = web::Data::new(policies());
+        let seats: web::Data<dyn Seats> =
+            web::Data::from(Arc::new(crate::registrations::seats::Keeper) as Arc<dyn Seats>);
         let hub_data = web::Data::new(hub.clone());
+        let gauges: web::Data<dyn metrics::Gauges> =
+            web::Data::from(hub.stats.clone() as Arc<dyn metrics::Gauges>);
         let db_data = web::Data::new(db.clone());
         let keys = web::Data::new(keys);
+        let caller_scope: web::Data<dyn CallerScope> =
+            web::Data::from(keys.clone().into_inner() as Arc<dyn CallerScope>);
         let tickets = web::Data::new(tickets);
         let settings = web::Data::new(settings);
+        let profile = web::Data::new(
+            crate::accounts::Profile::new().with(crate::organizations::profile::Memberships),
+        );
         let metrics = web::Data::new(metrics::Metrics::new());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(db_data.clone())
                 .app_data(keys.clone())
+                .app_data(caller_scope.clone())
                 .app_data(tickets.clone())
                 .app_data(settings.clone())
+                .app_data(profile.clone())
                 .app_data(metrics.clone())
                 .app_data(hub_data.clone())
+                .app_data(policies.clone())
+                .app_data(seats.clone())
+                .app_data(gauges.clone())
                 .app_data(extract::json_config())
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
@@ -189,7 +249,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics::serve))
         .service(
             web::scope("/api/v1")
-                .configure(crate::auth::routes::configure)
+                .configure(crate::accounts::auth_routes::configure)
                 .configure(crate::accounts::routes::configure)
                 .configure(crate::organizations::routes::configure)
                 .configure(crate::centres::routes::configure)
@@ -231,11 +291,11 @@ async fn prune_forever(db: Db) {
     loop {
         every.tick().await;
         let result = db
-            .run(|c| {
+            .write(|c| {
                 let keys = idempotency::prune(c)?;
                 let tokens = crate::auth::sessions::prune(c)?;
                 let windows = crate::auth::ratelimit::prune(c)?;
-                let messages = crate::live::publish::prune(c)? + crate::displays::clock::prune(c)?;
+                let messages = crate::live::outbox::prune(c)? + crate::displays::clock::prune(c)?;
                 Ok((keys, tokens, windows + messages))
             })
             .await;

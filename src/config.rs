@@ -153,11 +153,18 @@ impl Settings {
     /// The size of the database pool for the chosen database.
     pub fn pool_size(&self) -> u32 {
         self.pool_size
-            .unwrap_or(match crate::db::Backend::from_url(&self.database_url) {
-                crate::db::Backend::Postgres(_) => 16,
-                crate::db::Backend::Sqlite(_) => 8,
+            .unwrap_or(if is_postgres(&self.database_url) {
+                16
+            } else {
+                8
             })
     }
+}
+
+/// Whether the database URL names PostgreSQL (the same prefixes `db` reads);
+/// anything else is a SQLite path.
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// `MULIN_*` variables that are not settings: the config file's path, and
@@ -193,6 +200,18 @@ mod tests {
         assert!(!is_setting("test_database_url"));
         assert!(!is_setting("bench_scale"));
         assert!(!is_setting("config"));
+    }
+
+    #[test]
+    fn the_default_pool_is_larger_for_postgres() {
+        let with = |url: &str| Settings {
+            database_url: url.into(),
+            ..Settings::default()
+        };
+        assert_eq!(with("postgres://u@h/db").pool_size(), 16);
+        assert_eq!(with("postgresql://u@h/db").pool_size(), 16);
+        assert_eq!(with("sqlite://mulin.db").pool_size(), 8);
+        assert_eq!(with("mulin.db").pool_size(), 8);
     }
 
     #[test]

@@ -9,12 +9,12 @@ use diesel::prelude::*;
 use crate::accounts::{User, queries as users};
 use crate::auth::passwords::{self, Password};
 use crate::centres::{Centre, queries as centres};
-use crate::db::{self, DbConn};
+use crate::db::{self, Tx};
 use crate::error::ApiError;
 use crate::events::input::EventFields;
 use crate::events::{Event, PUBLISHED, queries as events};
 use crate::organizations::{Organization, Role, VERIFIED, queries as orgs};
-use crate::registrations::queries as registrations;
+use crate::registrations::seats;
 
 pub const PASSWORD: &str = "mulin-demo-2026";
 
@@ -138,109 +138,109 @@ fn activity(
 }
 
 /// Seeds the demo data when the database has no users; `None` otherwise.
-pub fn seed(conn: &mut DbConn) -> Result<Option<Vec<Login>>, ApiError> {
-    let existing: i64 = crate::db::schema::users::table.count().get_result(conn)?;
+pub fn seed(c: &mut Tx<'_>) -> Result<Option<Vec<Login>>, ApiError> {
+    let existing: i64 = crate::db::schema::users::table
+        .count()
+        .get_result(c.conn())?;
     if existing > 0 {
         return Ok(None);
     }
     let password = Password::parse(PASSWORD).map_err(|_| ApiError::internal("demo password"))?;
     let hash = passwords::hash(&password)?;
-    db::write_tx(conn, |c| {
-        let mut logins = Vec::new();
-        let admin = person("+8613800000000", "平台管理员", 1980, &hash, true);
-        users::insert(c, &admin)?;
+    let mut logins = Vec::new();
+    let admin = person("+8613800000000", "平台管理员", 1980, &hash, true);
+    users::insert(c, &admin)?;
+    logins.push(Login {
+        phone: admin.phone.clone(),
+        who: "platform admin".into(),
+    });
+
+    let mut all_centres = Vec::new();
+    for (name, address, street, district) in CENTRES {
+        let now = db::now();
+        let centre = Centre {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.into(),
+            address: address.into(),
+            street: street.into(),
+            district: district.into(),
+            timezone: crate::centres::DEFAULT_TIMEZONE.into(),
+            created_at: now,
+            updated_at: now,
+        };
+        centres::insert(c, &centre)?;
+        all_centres.push(centre);
+    }
+
+    let mut residents = Vec::new();
+    for (i, name) in RESIDENTS.into_iter().enumerate() {
+        let born = 1940 + i32::try_from(i * 3).unwrap_or(0);
+        let resident = person(&format!("+861370000{i:04}"), name, born, &hash, false);
+        users::insert(c, &resident)?;
         logins.push(Login {
-            phone: admin.phone.clone(),
-            who: "platform admin".into(),
+            phone: resident.phone.clone(),
+            who: format!("resident {name}"),
+        });
+        residents.push(resident);
+    }
+
+    for (i, (name, category, description, title, event_category, hour, capacity)) in
+        ORGANIZATIONS.into_iter().enumerate()
+    {
+        let owner = person(
+            &format!("+86139000000{i}0"),
+            &format!("{name}负责人"),
+            1975,
+            &hash,
+            false,
+        );
+        let staff = person(
+            &format!("+86139000000{i}1"),
+            &format!("{name}工作人员"),
+            1990,
+            &hash,
+            false,
+        );
+        users::insert(c, &owner)?;
+        users::insert(c, &staff)?;
+        let now = db::now();
+        let org = Organization {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.into(),
+            category: category.into(),
+            description: Some(description.into()),
+            contact_phone: Some(format!("021-6400{i:04}")),
+            status: VERIFIED.into(),
+            created_by: owner.id.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        orgs::create(c, &org)?;
+        orgs::add_member(c, &org.id, &staff.id, Role::Staff)?;
+        logins.push(Login {
+            phone: owner.phone,
+            who: format!("owner of {name}"),
+        });
+        logins.push(Login {
+            phone: staff.phone,
+            who: format!("staff of {name}"),
         });
 
-        let mut all_centres = Vec::new();
-        for (name, address, street, district) in CENTRES {
-            let now = db::now();
-            let centre = Centre {
-                id: uuid::Uuid::new_v4().to_string(),
-                name: name.into(),
-                address: address.into(),
-                street: street.into(),
-                district: district.into(),
-                timezone: crate::centres::DEFAULT_TIMEZONE.into(),
-                created_at: now,
-                updated_at: now,
-            };
-            centres::insert(c, &centre)?;
-            all_centres.push(centre);
-        }
-
-        let mut residents = Vec::new();
-        for (i, name) in RESIDENTS.into_iter().enumerate() {
-            let born = 1940 + i32::try_from(i * 3).unwrap_or(0);
-            let resident = person(&format!("+861370000{i:04}"), name, born, &hash, false);
-            users::insert(c, &resident)?;
-            logins.push(Login {
-                phone: resident.phone.clone(),
-                who: format!("resident {name}"),
-            });
-            residents.push(resident);
-        }
-
-        for (i, (name, category, description, title, event_category, hour, capacity)) in
-            ORGANIZATIONS.into_iter().enumerate()
-        {
-            let owner = person(
-                &format!("+86139000000{i}0"),
-                &format!("{name}负责人"),
-                1975,
-                &hash,
-                false,
-            );
-            let staff = person(
-                &format!("+86139000000{i}1"),
-                &format!("{name}工作人员"),
-                1990,
-                &hash,
-                false,
-            );
-            users::insert(c, &owner)?;
-            users::insert(c, &staff)?;
-            let now = db::now();
-            let org = Organization {
-                id: uuid::Uuid::new_v4().to_string(),
-                name: name.into(),
-                category: category.into(),
-                description: Some(description.into()),
-                contact_phone: Some(format!("021-6400{i:04}")),
-                status: VERIFIED.into(),
-                created_by: owner.id.clone(),
-                created_at: now,
-                updated_at: now,
-            };
-            orgs::create(c, &org)?;
-            orgs::add_member(c, &org.id, &staff.id, Role::Staff)?;
-            logins.push(Login {
-                phone: owner.phone,
-                who: format!("owner of {name}"),
-            });
-            logins.push(Login {
-                phone: staff.phone,
-                who: format!("staff of {name}"),
-            });
-
-            // A week of activities, the first one today, with a few residents signed up.
-            let centre = &all_centres[i % all_centres.len()];
-            for day in 0..7 {
-                let event = activity(&org, centre, title, event_category, day, hour, capacity);
-                events::insert(c, &event)?;
-                if event.starts_at > db::now() {
-                    for resident in residents
-                        .iter()
-                        .skip(i + usize::try_from(day).unwrap_or(0))
-                        .take(5)
-                    {
-                        registrations::register(c, &event.id, &resident.id, 1, None)?;
-                    }
+        // A week of activities, the first one today, with a few residents signed up.
+        let centre = &all_centres[i % all_centres.len()];
+        for day in 0..7 {
+            let event = activity(&org, centre, title, event_category, day, hour, capacity);
+            events::insert(c, &event)?;
+            if event.starts_at > db::now() {
+                for resident in residents
+                    .iter()
+                    .skip(i + usize::try_from(day).unwrap_or(0))
+                    .take(5)
+                {
+                    seats::sign_up(c, &event.id, &resident.id, 1, None)?;
                 }
             }
         }
-        Ok(Some(logins))
-    })
+    }
+    Ok(Some(logins))
 }

@@ -101,7 +101,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
     match command {
         Command::Serve { demo } => {
             if demo {
-                let (db, _, _) = app::prepare(&settings).await?;
+                let db = app::prepare(&settings).await?.db;
                 seed_demo(db).await?;
             }
             Application::build(settings)
@@ -126,9 +126,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         } => {
             let phone = Phone::parse(&phone)
                 .map_err(|_| format!("{phone} is not a mainland mobile number"))?;
-            let (db, _, _) = app::prepare(&settings).await?;
+            let db = app::prepare(&settings).await?.db;
             let shown = phone.to_string();
-            let granted = db.run(move |c| users::grant_admin(c, &phone)).await?;
+            let granted = db.write(move |tx| users::grant_admin(tx, &phone)).await?;
             if !granted {
                 return Err(format!("no account uses {shown}; register it first").into());
             }
@@ -137,8 +137,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
-            let (db, _, _) = app::prepare(&settings).await?;
-            let kid = db.write(mulin::checkin::tickets::rotate).await?;
+            let db = app::prepare(&settings).await?.db;
+            let kid = db.write(|tx| mulin::checkin::tickets::rotate(tx)).await?;
             println!("tickets are now signed with key {kid}");
         }
         Command::Openapi => {}
@@ -147,7 +147,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
 }
 
 async fn seed_demo(db: Db) -> Result<(), Box<dyn std::error::Error>> {
-    match db.run(mulin::demo::seed).await? {
+    match db.write(mulin::demo::seed).await? {
         None => println!("demo: the database already has accounts; nothing added"),
         Some(logins) => {
             println!(

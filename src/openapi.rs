@@ -7,8 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, auth, centres, checkin, displays, error, events, health, live, organizations,
-    registrations,
+    accounts, centres, checkin, displays, error, events, health, live, organizations, registrations,
 };
 
 #[derive(OpenApi)]
@@ -23,10 +22,10 @@ use crate::{
     paths(
         health::healthz,
         health::readyz,
-        auth::routes::register,
-        auth::routes::login,
-        auth::routes::refresh,
-        auth::routes::logout,
+        accounts::auth_routes::register,
+        accounts::auth_routes::login,
+        accounts::auth_routes::refresh,
+        accounts::auth_routes::logout,
         accounts::routes::get_me,
         accounts::routes::patch_me,
         organizations::routes::create,

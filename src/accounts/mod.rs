@@ -1,8 +1,11 @@
 //! Accounts: residents, staff and admins as people with a phone number and a
-//! profile. Registration and login live in `auth`; this module owns the `users`
-//! table and `GET/PATCH /me`.
+//! profile. This module owns the `users` table, `GET/PATCH /me` and the
+//! `/auth/*` routes (registration, login, refresh, logout), which use `auth`'s
+//! passwords, tokens and sessions.
 
+pub mod auth_routes;
 pub mod phone;
+pub mod profile;
 pub mod queries;
 pub mod routes;
 
@@ -15,6 +18,7 @@ use crate::db::schema::users;
 use crate::error::Invalid;
 
 pub use phone::Phone;
+pub use profile::{Profile, ProfileSection};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -73,12 +77,14 @@ pub struct UserView {
     pub locale: String,
     pub accessibility_needs: Option<String>,
     pub is_admin: bool,
+    // Filled in by the organizations' profile section.
     pub memberships: Vec<MembershipView>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl UserView {
-    pub fn new(user: User, memberships: Vec<MembershipView>) -> UserView {
+    /// The user's own fields; the sections of other features start empty.
+    pub fn new(user: User) -> UserView {
         UserView {
             id: user.id,
             phone: user.phone,
@@ -87,7 +93,7 @@ impl UserView {
             locale: user.locale,
             accessibility_needs: user.accessibility_needs,
             is_admin: user.is_admin,
-            memberships,
+            memberships: Vec::new(),
             created_at: user.created_at.and_utc(),
         }
     }

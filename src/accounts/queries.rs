@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::{MembershipView, Phone, User, UserChanges, UserView};
+use super::{Phone, User, UserChanges};
 use crate::db::schema::users;
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, Code};
@@ -50,11 +50,4 @@ pub fn grant_admin(conn: &mut DbConn, phone: &Phone) -> Result<bool, ApiError> {
         .set((users::is_admin.eq(true), users::updated_at.eq(db::now())))
         .execute(conn)?;
     Ok(changed == 1)
-}
-
-/// The user with their memberships, as `/me` shows them.
-pub fn view(conn: &mut DbConn, id: &str) -> Result<UserView, ApiError> {
-    let user = find(conn, id)?;
-    let memberships: Vec<MembershipView> = crate::organizations::queries::memberships_of(conn, id)?;
-    Ok(UserView::new(user, memberships))
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{UserChanges, UserView, parse_locale, queries};
+use super::{Profile, UserChanges, UserView, parse_locale, queries};
 use crate::auth::CurrentUser;
 use crate::db::{self, Db};
 use crate::error::{ApiError, Problem};
@@ -27,8 +27,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 200, body = UserView),
         (status = 401, description = "`unauthenticated`", body = Problem),
     ))]
-pub async fn get_me(user: CurrentUser, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
-    let view = db.run(move |c| queries::view(c, &user.id)).await?;
+pub async fn get_me(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    profile: web::Data<Profile>,
+) -> Result<HttpResponse, ApiError> {
+    let view = db.run(move |c| profile.view(c, &user.id)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -82,12 +86,13 @@ impl PatchMe {
 pub async fn patch_me(
     Guarded(user, body): Guarded<CurrentUser, web::Json<PatchMe>>,
     db: web::Data<Db>,
+    profile: web::Data<Profile>,
 ) -> Result<HttpResponse, ApiError> {
     let changes = body.into_inner().parse()?;
     let view = db
         .write(move |c| {
             queries::update(c, &user.id, &changes)?;
-            queries::view(c, &user.id)
+            profile.view(c, &user.id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

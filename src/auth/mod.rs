@@ -1,11 +1,10 @@
 //! Authentication: passwords, access and refresh tokens, sessions (one per
-//! login, revoked as a whole), the `CurrentUser` extractor, rate limits and the
-//! `/auth/*` routes.
+//! login, revoked as a whole), the `CurrentUser` extractor and rate limits. The
+//! `/auth/*` routes that use them live in `accounts::auth_routes`.
 
 pub mod extractors;
 pub mod passwords;
 pub mod ratelimit;
-pub mod routes;
 pub mod sessions;
 pub mod tokens;
 

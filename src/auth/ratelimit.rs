@@ -2,9 +2,6 @@
 //! counters live in the database so that every instance behind the load balancer
 //! counts against the same window.
 
-use std::net::IpAddr;
-
-use actix_web::HttpRequest;
 use chrono::Duration;
 use diesel::prelude::*;
 
@@ -15,23 +12,6 @@ use crate::error::ApiError;
 pub const WINDOW: Duration = Duration::seconds(60);
 /// Login attempts a minute for one phone number, whatever the address.
 pub const PER_PHONE: u32 = 10;
-
-/// The client's address: the peer, or the first forwarded address when the
-/// service is configured to sit behind a proxy.
-pub fn client_address(req: &HttpRequest, behind_proxy: bool) -> String {
-    let info = req.connection_info();
-    let raw = if behind_proxy {
-        info.realip_remote_addr()
-    } else {
-        info.peer_addr()
-    };
-    raw.and_then(|a| {
-        a.parse::<IpAddr>()
-            .ok()
-            .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
-    })
-    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
-}
 
 /// Counts one hit in `bucket`; `429 rate_limited` with the seconds until the
 /// window ends once `limit` hits were counted in the current window.

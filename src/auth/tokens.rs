@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::app_secrets;
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, Code};
+use crate::http::client::CallerScope;
 use crate::http::etag::hex;
 
 pub const ISSUER: &str = "mulin";
@@ -127,6 +128,18 @@ impl TokenKeys {
             return Err(Code::Unauthenticated.into());
         }
         Ok(data.claims)
+    }
+}
+
+/// Idempotency keys are kept per user when a valid access token is sent.
+impl CallerScope for TokenKeys {
+    fn caller(&self, req: &actix_web::HttpRequest) -> Option<String> {
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))?;
+        self.verify_access(token).ok().map(|claims| claims.sub)
     }
 }
 

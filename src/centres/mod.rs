@@ -1,6 +1,7 @@
 //! Neighbourhood centres (睦邻中心): where activities happen, each with its own
 //! IANA time zone that decides what "today" means on its screens.
 
+pub mod live;
 pub mod queries;
 pub mod routes;
 

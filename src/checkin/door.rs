@@ -6,16 +6,14 @@ use utoipa::ToSchema;
 
 use super::WALK_IN;
 use super::queries::{self, Outcome, Scan};
-use super::routes::{CheckinResult, device, registration_view, staff_only};
+use super::routes::{CheckinResult, device, registration_view};
 use crate::accounts::Phone;
 use crate::auth::CurrentUser;
-use crate::db::schema::registrations as regs_table;
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Problem};
-use crate::events::queries as events;
+use crate::events::access::{self as event_access, Need};
 use crate::http::extract::Guarded;
-use crate::organizations::access::{self, Need};
-use crate::registrations::{self as regs, Registration};
+use crate::registrations::seats::{self, WalkIn};
 use crate::validate::{birth_year, int_in, text};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -66,10 +64,9 @@ pub async fn walk_in(
     let force = body.r#override.unwrap_or(false);
     let (checkin, registration) = db
         .write(move |c| {
-            let event = events::lock(c, &event_id)?;
-            staff_only(c, &event.organization_id, &user)?;
-            let standing = access::require(c, &event.organization_id, &user, Need::Staff)?;
-            if force && standing.role.is_some_and(|r| !r.manages()) {
+            let access = event_access::load(c, &event_id, Some(&user), Need::Staff, true)?;
+            let event = access.event.clone();
+            if force && !access.manages(&user) {
                 return Err(Code::Forbidden.into());
             }
             if event.status == crate::events::CANCELLED {
@@ -79,34 +76,14 @@ pub async fn walk_in(
             if !queries::in_window(&event, now) {
                 return Err(Code::OutsideCheckinWindow.into());
             }
-            let seated = events::claim_seats(c, &event_id, party_size)?;
-            if !seated && !force {
-                return Err(Code::EventFull.into());
-            }
-            let registration = Registration {
-                id: uuid::Uuid::new_v4().to_string(),
-                event_id: event_id.clone(),
-                user_id: None,
+            let walk_in = WalkIn {
+                display_name: name,
+                phone: phone.map(|p| p.as_str().to_owned()),
+                birth_year: born,
                 party_size,
-                note: None,
-                status: regs::CONFIRMED.into(),
-                waitlist_ticket: None,
-                created_at: now,
-                updated_at: now,
-                promoted_at: None,
-                cancelled_at: None,
-                cancelled_by: None,
+                override_capacity: force,
             };
-            use diesel::prelude::*;
-            diesel::insert_into(regs_table::table)
-                .values((
-                    &registration,
-                    regs_table::walk_in_name.eq(&name),
-                    regs_table::walk_in_phone.eq(phone.as_ref().map(|p| p.as_str().to_owned())),
-                    regs_table::walk_in_birth_year.eq(born),
-                    regs_table::over_capacity.eq(!seated),
-                ))
-                .execute(c)?;
+            let registration = seats::walk_in(c, &event, &walk_in)?;
             match queries::apply(
                 c,
                 &event,
@@ -167,9 +144,8 @@ pub async fn attendance(
 ) -> Result<HttpResponse, ApiError> {
     let a = db
         .run(move |c| {
-            let event = events::find(c, &event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-            access::require(c, &event.organization_id, &user, Need::Staff)?;
-            queries::attendance(c, &event)
+            let access = event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
+            queries::attendance(c, &access.event)
         })
         .await?;
     Ok(HttpResponse::Ok().json(AttendanceView {

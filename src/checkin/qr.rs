@@ -10,9 +10,10 @@ use super::tickets::{Jwk, TICKET_GRACE, TicketClaims, TicketKeys};
 use crate::auth::CurrentUser;
 use crate::db::{Db, DbConn};
 use crate::error::{ApiError, Code, Problem};
+use crate::events::access::Need;
 use crate::events::queries as events;
-use crate::organizations::access::{self, Need};
-use crate::registrations::{self as regs, queries as regs_q};
+use crate::registrations as regs;
+use crate::registrations::access as registration_access;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/registrations/{id}/ticket", web::get().to(ticket))
@@ -35,11 +36,8 @@ fn issue(
     id: &str,
     user: &CurrentUser,
 ) -> Result<Ticket, ApiError> {
-    let r = regs_q::find(c, id)?.ok_or(ApiError::from(Code::NotFound))?;
+    let r = registration_access::load(c, id, user, Need::Staff)?;
     let event = events::find(c, &r.event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    if r.user_id.as_deref() != Some(user.id.as_str()) {
-        access::require(c, &event.organization_id, user, Need::Staff)?;
-    }
     match r.status.as_str() {
         regs::CONFIRMED => {}
         regs::CANCELLED => return Err(Code::RegistrationCancelled.into()),

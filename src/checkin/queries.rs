@@ -7,8 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::Checkin;
-use crate::db::schema::{checkin_audit, checkin_scans, checkins, events, registrations};
-use crate::db::{self, DbConn};
+use crate::db::schema::{checkin_audit, checkin_scans, checkins, registrations};
+use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
 use crate::events::{self as ev, Event, queries as events_q};
 use crate::registrations::{self as regs, Registration, queries as regs_q};
@@ -86,20 +86,6 @@ fn audit(conn: &mut DbConn, c: &Checkin, action: &str, actor: &str) -> Result<()
     Ok(())
 }
 
-fn touch_registration(conn: &mut DbConn, registration_id: &str) -> Result<(), ApiError> {
-    diesel::update(registrations::table.find(registration_id))
-        .set(registrations::updated_at.eq(db::now()))
-        .execute(conn)?;
-    Ok(())
-}
-
-fn add_to_count(conn: &mut DbConn, event_id: &str, people: i32) -> Result<(), ApiError> {
-    diesel::update(events::table.find(event_id))
-        .set(events::checked_in_count.eq(events::checked_in_count + people))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Whether online check-in is open now: from the event's
 /// `checkin_opens_minutes` (default an hour) before the start to the end.
 pub fn in_window(event: &Event, now: NaiveDateTime) -> bool {
@@ -108,7 +94,7 @@ pub fn in_window(event: &Event, now: NaiveDateTime) -> bool {
 }
 
 /// Applies one scan with the event already locked by the caller.
-pub fn apply(conn: &mut DbConn, event: &Event, scan: &Scan) -> Result<Outcome, ApiError> {
+pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, ApiError> {
     let Some(registration) = regs_q::find(conn, scan.registration_id)? else {
         return Ok(Outcome::Refused(Code::NotFound));
     };
@@ -139,14 +125,14 @@ pub fn apply(conn: &mut DbConn, event: &Event, scan: &Scan) -> Result<Outcome, A
                     checkins::method.eq(&earlier.method),
                     checkins::offline.eq(true),
                 ))
-                .execute(conn)?;
+                .execute(conn.conn())?;
             diesel::update(
                 checkin_scans::table
                     .filter(checkin_scans::checkin_id.eq(&existing.id))
                     .filter(checkin_scans::result.eq("ok")),
             )
             .set(checkin_scans::result.eq("already_checked_in"))
-            .execute(conn)?;
+            .execute(conn.conn())?;
             audit(conn, &existing, "superseded", scan.actor)?;
             audit(conn, &earlier, "created", scan.actor)?;
             return Ok(Outcome::Ok(earlier, Box::new(registration)));
@@ -175,7 +161,7 @@ pub fn apply(conn: &mut DbConn, event: &Event, scan: &Scan) -> Result<Outcome, A
     };
     diesel::insert_into(checkins::table)
         .values(&checkin)
-        .execute(conn)
+        .execute(conn.conn())
         .map_err(|e| {
             if db::is_unique_violation(&e) {
                 ApiError::internal("a second check-in slipped past the event lock")
@@ -183,12 +169,12 @@ pub fn apply(conn: &mut DbConn, event: &Event, scan: &Scan) -> Result<Outcome, A
                 e.into()
             }
         })?;
-    add_to_count(conn, &event.id, registration.party_size)?;
-    touch_registration(conn, &registration.id)?;
+    let counted = events_q::add_checked_in(conn, &event.id, registration.party_size)?;
+    regs_q::touch(conn, &registration.id)?;
     audit(conn, &checkin, "created", scan.actor)?;
     announce(
         conn,
-        &event.organization_id,
+        &counted,
         &checkin,
         registration.user_id.as_deref(),
         "checkin.created",
@@ -196,14 +182,8 @@ pub fn apply(conn: &mut DbConn, event: &Event, scan: &Scan) -> Result<Outcome, A
     Ok(Outcome::Ok(checkin, Box::new(registration)))
 }
 
-/// Checks one registration in, locking the event.
-pub fn check_in(conn: &mut DbConn, scan: &Scan) -> Result<Outcome, ApiError> {
-    let event = events_q::lock(conn, scan.event_id)?;
-    apply(conn, &event, scan)
-}
-
 /// Undoes a check-in (a mistaken scan); the audit trail keeps it.
-pub fn undo(conn: &mut DbConn, checkin: &Checkin, actor: &str) -> Result<(), ApiError> {
+pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), ApiError> {
     events_q::lock(conn, &checkin.event_id)?;
     let Some(current) = find(conn, &checkin.id)? else {
         return Ok(());
@@ -211,24 +191,23 @@ pub fn undo(conn: &mut DbConn, checkin: &Checkin, actor: &str) -> Result<(), Api
     let party: i32 = registrations::table
         .find(&current.registration_id)
         .select(registrations::party_size)
-        .first(conn)?;
-    diesel::delete(checkins::table.find(&current.id)).execute(conn)?;
-    add_to_count(conn, &current.event_id, -party)?;
-    touch_registration(conn, &current.registration_id)?;
+        .first(conn.conn())?;
+    diesel::delete(checkins::table.find(&current.id)).execute(conn.conn())?;
+    let counted = events_q::add_checked_in(conn, &current.event_id, -party)?;
+    regs_q::touch(conn, &current.registration_id)?;
     audit(conn, &current, "undone", actor)?;
-    let (org, user): (String, Option<String>) = registrations::table
-        .inner_join(events::table)
-        .filter(registrations::id.eq(&current.registration_id))
-        .select((events::organization_id, registrations::user_id))
-        .first(conn)?;
-    announce(conn, &org, &current, user.as_deref(), "checkin.undone")?;
+    let user: Option<String> = registrations::table
+        .find(&current.registration_id)
+        .select(registrations::user_id)
+        .first(conn.conn())?;
+    announce(conn, &counted, &current, user.as_deref(), "checkin.undone")?;
     Ok(())
 }
 
 /// A check-in message to the organization and the resident, plus fresh counts.
 fn announce(
-    conn: &mut DbConn,
-    org_id: &str,
+    conn: &mut Tx<'_>,
+    event: &Event,
     c: &Checkin,
     user_id: Option<&str>,
     kind: &str,
@@ -241,8 +220,8 @@ fn announce(
         "device_id": c.device_id,
         "scanned_at": c.scanned_at.and_utc(),
     });
-    crate::live::publish::to_org_and_user(conn, org_id, user_id, kind, &data)?;
-    crate::live::publish::event_changed(conn, &c.event_id)
+    crate::live::outbox::to_org_and_user(conn, &event.organization_id, user_id, kind, &data);
+    crate::events::live::changed(conn, event)
 }
 
 /// A stored batch scan: (result, check-in id).

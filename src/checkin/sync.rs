@@ -15,9 +15,8 @@ use crate::accounts::phone::mask;
 use crate::auth::CurrentUser;
 use crate::db::schema::{checkin_scans, checkins, registrations, users};
 use crate::db::{Db, DbConn};
-use crate::error::{ApiError, Code, Problem};
-use crate::events::queries as events;
-use crate::organizations::access::{self, Need};
+use crate::error::{ApiError, Problem};
+use crate::events::access::{self as event_access, Need};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/events/{id}/checkin/sync", web::get().to(sync))
@@ -143,8 +142,7 @@ pub async fn sync(
     let previous = since.clone();
     let mut rows = db
         .run(move |c| {
-            let event = events::find(c, &event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-            access::require(c, &event.organization_id, &user, Need::Staff)?;
+            event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
             changes(c, &event_id, since)
         })
         .await?;
@@ -237,8 +235,7 @@ pub async fn anomalies(
     );
     let rows: Vec<ScanRow> = db
         .run(move |c| {
-            let event = events::find(c, &event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-            access::require(c, &event.organization_id, &user, Need::Staff)?;
+            event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
             Ok(checkin_scans::table
                 .left_join(
                     checkins::table.on(checkins::registration_id

@@ -107,8 +107,21 @@ pub fn rotate(conn: &mut DbConn) -> Result<String, ApiError> {
     Ok(kid)
 }
 
+/// Makes sure a signing key exists (start-up; another instance may have made
+/// one meanwhile, in which case nothing is added).
+pub fn ensure_key(conn: &mut DbConn) -> Result<(), ApiError> {
+    let active: i64 = ticket_keys::table
+        .filter(ticket_keys::retired_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if active == 0 {
+        rotate(conn)?;
+    }
+    Ok(())
+}
+
 fn load(conn: &mut DbConn) -> Result<Keyring, ApiError> {
-    let mut rows: Vec<KeyRow> = ticket_keys::table
+    let rows: Vec<KeyRow> = ticket_keys::table
         .select((
             ticket_keys::kid,
             ticket_keys::private_key,
@@ -117,29 +130,6 @@ fn load(conn: &mut DbConn) -> Result<Keyring, ApiError> {
         ))
         .order(ticket_keys::created_at.desc())
         .load(conn)?;
-    if !rows.iter().any(|r| r.retired_at.is_none()) {
-        db::write_tx(conn, |c| {
-            // Another instance may have created one meanwhile: only add a key
-            // if there is still none active.
-            let active: i64 = ticket_keys::table
-                .filter(ticket_keys::retired_at.is_null())
-                .count()
-                .get_result(c)?;
-            if active == 0 {
-                rotate(c)?;
-            }
-            Ok::<_, ApiError>(())
-        })?;
-        rows = ticket_keys::table
-            .select((
-                ticket_keys::kid,
-                ticket_keys::private_key,
-                ticket_keys::public_x,
-                ticket_keys::retired_at,
-            ))
-            .order(ticket_keys::created_at.desc())
-            .load(conn)?;
-    }
     let now = db::now();
     let mut signing = None;
     let mut verifying = HashMap::new();

@@ -1,16 +1,18 @@
 //! The database: one connection type over SQLite and PostgreSQL, its pool, the
-//! write-transaction helper and the bridge from async handlers to blocking diesel.
+//! one way to write ([`Db::write`] with a [`Tx`]) and the bridge from async
+//! handlers to blocking diesel.
 
 pub mod migrations;
 pub mod schema;
 
-use std::sync::Arc;
+pub mod tx;
+mod writer;
+
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
 use chrono::{NaiveDateTime, SubsecRound, Utc};
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
@@ -18,6 +20,8 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::config::Settings;
 use crate::error::ApiError;
+pub use tx::{Message, Numbered, Outbox, Tx};
+use writer::Writer;
 
 /// One live connection to whichever database the settings chose.
 #[derive(diesel::MultiConnection)]
@@ -108,6 +112,10 @@ pub enum ConnectError {
     Connection(#[from] diesel::ConnectionError),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] r2d2::PoolError),
+    #[error("cannot start the SQLite writer: {0}")]
+    Thread(std::io::Error),
 }
 
 impl ManageConnection for Manager {
@@ -122,46 +130,54 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(ConnectError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection that comes back still inside a transaction (a closure
+    /// that panicked, a failed rollback) is discarded, never reused.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        tx::in_transaction(conn)
     }
 }
 
 pub type Pool = r2d2::Pool<Manager>;
+
+/// How long a write waits for its messages to be numbered before answering.
+const NUMBERING_WAIT: Duration = Duration::from_secs(2);
 
 /// The async face of the database: every call runs on the blocking thread pool.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     backend: &'static str,
-    /// SQLite has one writer at a time: writers queue here, asleep in the async
-    /// runtime, instead of each holding a connection in SQLite's busy handler
-    /// (which polls with growing sleeps). `None` on PostgreSQL.
-    write_gate: Option<Arc<Semaphore>>,
-    /// Where committed live messages are announced (set once the hub runs).
-    live: Arc<std::sync::OnceLock<Arc<crate::live::hub::Signal>>>,
+    /// SQLite's one writer with group commit; `None` on PostgreSQL, where each
+    /// write runs on a pooled connection.
+    writer: Option<Writer>,
+    /// Stores and announces the messages writes record (set by `app`).
+    outbox: Arc<OnceLock<Arc<dyn Outbox>>>,
 }
 
 impl Db {
-    pub fn connect(settings: &Settings) -> Result<Db, r2d2::PoolError> {
+    pub fn connect(settings: &Settings) -> Result<Db, ConnectError> {
         let manager = Manager::new(settings);
         let backend = manager.backend.name();
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size())
             .connection_timeout(Duration::from_secs(settings.pool_timeout_secs))
-            .build(manager)?;
-        let write_gate = (backend == "sqlite").then(|| Arc::new(Semaphore::new(1)));
+            .build(manager.clone())?;
+        let outbox: Arc<OnceLock<Arc<dyn Outbox>>> = Arc::default();
+        let writer = match backend {
+            "sqlite" => Some(Writer::start(manager, outbox.clone()).map_err(ConnectError::Thread)?),
+            _ => None,
+        };
         Ok(Db {
             pool,
             backend,
-            write_gate,
-            live: Arc::default(),
+            writer,
+            outbox,
         })
     }
 
-    /// From now on, topics published in `write` transactions wake this signal.
-    pub fn attach_live(&self, signal: Arc<crate::live::hub::Signal>) {
-        let _ = self.live.set(signal);
+    /// Where the messages of every write go from now on (once).
+    pub fn attach_outbox(&self, outbox: Arc<dyn Outbox>) {
+        let _ = self.outbox.set(outbox);
     }
 
     pub fn backend(&self) -> &'static str {
@@ -175,7 +191,7 @@ impl Db {
             .map_err(|e| ApiError::Unavailable(e.to_string()))
     }
 
-    /// Runs `f` with a pooled connection on the blocking pool.
+    /// Runs `f` with a pooled connection on the blocking pool, for reads.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -190,61 +206,33 @@ impl Db {
         .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
     }
 
-    /// Runs `f` inside one write transaction (see [`write_tx`]).
+    /// Runs `f` inside one write transaction ([`Tx`]): on PostgreSQL `BEGIN` on
+    /// a pooled connection, on SQLite a savepoint in the writer's next group
+    /// commit. The messages `f` records are stored just before the commit and
+    /// announced after it; an error (or a panic) in `f` rolls everything back.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError> + Send + 'static,
     {
-        let _permit = match &self.write_gate {
-            Some(gate) => Some(
-                gate.acquire()
-                    .await
-                    .map_err(|_| ApiError::internal("the write gate was closed"))?,
-            ),
-            None => None,
-        };
-        let (value, topics) = self
-            .run(move |conn| {
-                crate::live::publish::take_pending();
-                let result = write_tx(conn, |c| {
-                    let value = f(c)?;
-                    crate::live::publish::notify_pending(c)?;
-                    Ok(value)
-                });
-                let topics = crate::live::publish::take_pending();
-                result.map(|value| (value, topics))
-            })
+        if let Some(writer) = &self.writer {
+            return writer.write(f).await;
+        }
+        let outbox = self.outbox.clone();
+        let (value, messages) = self
+            .run(move |conn| tx::run(conn, outbox.get().map(|o| o.as_ref()), f))
             .await?;
-        if let Some(signal) = self.live.get() {
-            signal.mark(topics);
+        if let (Some(outbox), false) = (self.outbox.get(), messages.is_empty()) {
+            if let Some(numbered) = outbox.committed(&messages) {
+                if tokio::time::timeout(NUMBERING_WAIT, numbered)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("live messages not numbered within 2 s; answering anyway");
+                }
+            }
         }
         Ok(value)
-    }
-}
-
-/// A read-modify-write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so
-/// concurrent writers queue on the write lock instead of failing with
-/// `SQLITE_BUSY` when a read transaction tries to upgrade; on PostgreSQL it is a
-/// plain `BEGIN` and callers lock the rows they change.
-pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConn) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    match conn {
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-    }
-    match f(conn) {
-        Ok(value) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(err) => {
-            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(err)
-        }
     }
 }
 

@@ -215,9 +215,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    live_messages (topic, seq) {
+    live_messages (id) {
+        id -> BigInt,
         topic -> Text,
-        seq -> BigInt,
+        seq -> Nullable<BigInt>,
         kind -> Text,
         data -> Text,
         created_at -> Timestamp,
@@ -257,7 +258,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(live_messages -> live_topics (topic));
 diesel::joinable!(centre_managers -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));

@@ -49,6 +49,19 @@ pub fn live_display(conn: &mut DbConn, display_id: &str) -> Result<Option<String
         .optional()?)
 }
 
+/// What the live socket needs from displays (registered by `app`).
+pub struct Gate;
+
+impl crate::live::topics::DisplayGate for Gate {
+    fn centre_of(&self, conn: &mut DbConn, display_id: &str) -> Result<Option<String>, ApiError> {
+        live_display(conn, display_id)
+    }
+
+    fn seen(&self, tx: &mut crate::db::Tx<'_>, display_id: &str) -> Result<(), ApiError> {
+        super::routes::seen(tx, display_id)
+    }
+}
+
 /// Middleware: a request carrying a display token may read its centre's board
 /// and open the live socket; every other route answers `403`.
 pub async fn display_scope(

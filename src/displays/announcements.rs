@@ -14,7 +14,7 @@ use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::input::timestamp;
 use crate::http::extract::Guarded;
-use crate::live::publish as live;
+use crate::live::outbox;
 use crate::validate::text;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -143,16 +143,16 @@ pub async fn post(
                     announcements::created_by.eq(&user.id),
                     announcements::created_at.eq(now),
                 ))
-                .execute(c)?;
+                .execute(c.conn())?;
             let announcement = view(row);
             let data = serde_json::to_value(&announcement)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
-            live::publish(
+            outbox::publish(
                 c,
-                &format!("centre:{centre_id}"),
+                format!("centre:{centre_id}"),
                 "announcement.posted",
                 &data,
-            )?;
+            );
             Ok(announcement)
         })
         .await?;
@@ -178,19 +178,19 @@ pub async fn remove(
             .find(&*id)
             .filter(announcements::removed_at.is_null())
             .select(announcements::centre_id)
-            .first(c)
+            .first(c.conn())
             .optional()?
             .ok_or(ApiError::from(Code::NotFound))?;
         require_manager(c, &centre, &user)?;
         diesel::update(announcements::table.find(&*id))
             .set(announcements::removed_at.eq(Some(db::now())))
-            .execute(c)?;
-        live::publish(
+            .execute(c.conn())?;
+        outbox::publish(
             c,
-            &format!("centre:{centre}"),
+            format!("centre:{centre}"),
             "announcement.removed",
             &serde_json::json!({"id": *id}),
-        )?;
+        );
         Ok(())
     })
     .await?;

@@ -11,9 +11,9 @@ use serde_json::json;
 
 use crate::centres::Centre;
 use crate::db::schema::{announcements, app_secrets, centres};
-use crate::db::{self, Db, DbConn};
+use crate::db::{self, Db, DbConn, Tx};
 use crate::error::ApiError;
-use crate::live::publish as live;
+use crate::live::outbox;
 
 /// Claims a one-off moment; true for the first instance to ask.
 fn claim(conn: &mut DbConn, key: &str) -> Result<bool, ApiError> {
@@ -39,19 +39,21 @@ pub fn local_date(centre: &Centre, now: NaiveDateTime) -> String {
 }
 
 /// One look: announce new days and ended announcements not yet announced.
-pub fn tick(conn: &mut DbConn) -> Result<usize, ApiError> {
+pub fn tick(conn: &mut Tx<'_>) -> Result<usize, ApiError> {
     let now = db::now();
     let mut announced = 0;
-    let all: Vec<Centre> = centres::table.select(Centre::as_select()).load(conn)?;
+    let all: Vec<Centre> = centres::table
+        .select(Centre::as_select())
+        .load(conn.conn())?;
     for centre in all {
         let date = local_date(&centre, now);
         if claim(conn, &format!("day:{}:{date}", centre.id))? {
-            live::publish(
+            outbox::publish(
                 conn,
-                &format!("centre:{}", centre.id),
+                format!("centre:{}", centre.id),
                 "board.changed",
                 &json!({"reason": "new_day", "date": date}),
-            )?;
+            );
             announced += 1;
         }
     }
@@ -60,15 +62,15 @@ pub fn tick(conn: &mut DbConn) -> Result<usize, ApiError> {
         .filter(announcements::ends_at.le(now))
         .filter(announcements::ends_at.gt(now - chrono::Duration::days(1)))
         .select((announcements::id, announcements::centre_id))
-        .load(conn)?;
+        .load(conn.conn())?;
     for (id, centre) in ended {
         if claim(conn, &format!("ended:{id}"))? {
-            live::publish(
+            outbox::publish(
                 conn,
-                &format!("centre:{centre}"),
+                format!("centre:{centre}"),
                 "announcement.removed",
                 &json!({"id": id, "reason": "ended"}),
-            )?;
+            );
             announced += 1;
         }
     }

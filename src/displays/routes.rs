@@ -15,7 +15,8 @@ use crate::db::schema::{centre_managers, displays};
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
-use crate::live::publish as live;
+use crate::live::outbox;
+use crate::live::topics::display_control;
 use crate::validate::text;
 
 /// A display counts as online when it was heard from this recently.
@@ -76,7 +77,7 @@ pub async fn add_manager(
                     centre_managers::user_id.eq(&user.id),
                     centre_managers::created_at.eq(db::now()),
                 ))
-                .execute(c)
+                .execute(c.conn())
                 .map_err(|e| {
                     if db::is_unique_violation(&e) {
                         ApiError::from(Code::AlreadyMember)
@@ -142,7 +143,7 @@ pub async fn create_display(
                 displays::created_by.eq(&user.id),
                 displays::created_at.eq(now),
             ))
-            .execute(c)?;
+            .execute(c.conn())?;
         Ok(())
     })
     .await?;
@@ -225,20 +226,20 @@ pub async fn revoke_display(
             .find(&*id)
             .filter(displays::revoked_at.is_null())
             .select(displays::centre_id)
-            .first(c)
+            .first(c.conn())
             .optional()?
             .ok_or(ApiError::from(Code::NotFound))?;
         require_manager(c, &centre, &user)?;
         diesel::update(displays::table.find(&*id))
             .set(displays::revoked_at.eq(Some(db::now())))
-            .execute(c)?;
+            .execute(c.conn())?;
         // Every instance's hub closes this display's sockets on this message.
-        live::publish(
+        outbox::publish(
             c,
-            &format!("display:{id}"),
+            display_control(&id),
             "display.revoked",
             &serde_json::json!({}),
-        )?;
+        );
         Ok(())
     })
     .await?;

@@ -9,9 +9,10 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::locale::{Locale, current_locale};
-
+pub mod locale;
 mod words;
+
+use locale::{Locale, current_locale};
 
 /// Every stable error code, its status and its words in each language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

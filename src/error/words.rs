@@ -1,8 +1,8 @@
 //! The words of every error, in Chinese and English: titles and details of each
 //! code, and the message of each kind of invalid field.
 
+use super::locale::Locale;
 use super::{Code, Invalid};
-use crate::http::locale::Locale;
 
 impl Code {
     /// (title, detail) in the given language.

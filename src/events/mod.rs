@@ -2,7 +2,9 @@
 //! completed, at a centre or a free-text place, one-off or recurring. Seat
 //! counters live on the event row (see `registrations` for who holds them).
 
+pub mod access;
 pub mod input;
+pub mod live;
 pub mod queries;
 pub mod recurrence;
 pub mod routes;
@@ -12,7 +14,25 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::Tx;
 use crate::db::schema::events;
+use crate::error::ApiError;
+
+/// What events need from the owner of seats (`registrations::seats`) without
+/// importing it: implemented there and registered by `app` as
+/// `web::Data<dyn Seats>`.
+pub trait Seats: Send + Sync + 'static {
+    /// The capacity was raised: give the new seats to the waitlist.
+    fn capacity_raised(&self, tx: &mut Tx<'_>, event_id: &str) -> Result<(), ApiError>;
+    /// The event is being cancelled: cancel every registration and free every
+    /// seat; returns the residents who were registered.
+    fn event_cancelled(
+        &self,
+        tx: &mut Tx<'_>,
+        event_id: &str,
+        actor_id: &str,
+    ) -> Result<Vec<String>, ApiError>;
+}
 
 pub const CATEGORIES: &[&str] = &[
     "garden",

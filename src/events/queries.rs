@@ -1,8 +1,11 @@
-//! The `events` table, including its seat counters. Registrations change the
-//! counters only through `claim_seats`, `release_seats` and the waitlist
-//! functions here, always inside a transaction that first called `lock`.
+//! The `events` table, including its counters. The seat and waitlist counters
+//! are changed only by `registrations::seats` (through `claim_seats`,
+//! `release_seats`, the waitlist functions and `clear_counts`), always inside a
+//! transaction that first called `lock`; check-in changes `checked_in_count`
+//! through `add_checked_in`.
 
 use chrono::NaiveDateTime;
+
 use diesel::prelude::*;
 
 use super::input::EventFields;
@@ -19,16 +22,6 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Event>, ApiError> {
     Ok(events::table
         .find(id)
         .select(Event::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// The event with its organization's name.
-pub fn find_with_org(conn: &mut DbConn, id: &str) -> Result<Option<(Event, String)>, ApiError> {
-    Ok(events::table
-        .inner_join(organizations::table)
-        .filter(events::id.eq(id))
-        .select((Event::as_select(), organizations::name))
         .first(conn)
         .optional()?)
 }
@@ -101,11 +94,30 @@ pub fn set_status(
 /// Takes `seats` confirmed seats if they fit: the database checks the
 /// capacity in the same statement, whatever the application believed.
 pub fn claim_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<bool, ApiError> {
-    let changed = diesel::update(events::table.find(id))
+    Ok(claim_seats_returning(conn, id, seats, false)?.is_some())
+}
+
+/// Takes `seats` seats if they fit (and, with `only_published`, only while the
+/// event is published) and returns the event as it now is; `None` when they
+/// did not fit. On PostgreSQL the statement takes the event's row lock itself,
+/// so a sign-up that gets its seat this way holds the lock only from here to
+/// its commit.
+pub fn claim_seats_returning(
+    conn: &mut DbConn,
+    id: &str,
+    seats: i32,
+    only_published: bool,
+) -> Result<Option<Event>, ApiError> {
+    let query = diesel::update(events::table.find(id))
         .filter(events::confirmed_seats.le(events::capacity - seats))
-        .set(events::confirmed_seats.eq(events::confirmed_seats + seats))
-        .execute(conn)?;
-    Ok(changed == 1)
+        .filter(events::status.eq(PUBLISHED).or(diesel::dsl::not(
+            only_published.into_sql::<diesel::sql_types::Bool>(),
+        )))
+        .set(events::confirmed_seats.eq(events::confirmed_seats + seats));
+    Ok(db_run!(conn, |c| query
+        .returning(Event::as_returning())
+        .get_result(c)
+        .optional())?)
 }
 
 pub fn release_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), ApiError> {
@@ -117,17 +129,15 @@ pub fn release_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), ApiE
 
 /// Adds `seats` to the waitlist and returns the next waitlist ticket (tickets
 /// only grow, so their order is the order the database accepted sign-ups).
-pub fn join_waitlist(conn: &mut DbConn, id: &str, seats: i32) -> Result<i64, ApiError> {
-    diesel::update(events::table.find(id))
-        .set((
-            events::waitlist_seats.eq(events::waitlist_seats + seats),
-            events::waitlist_seq.eq(events::waitlist_seq + 1),
-        ))
-        .execute(conn)?;
-    Ok(events::table
-        .find(id)
-        .select(events::waitlist_seq)
-        .first(conn)?)
+pub fn join_waitlist(conn: &mut DbConn, id: &str, seats: i32) -> Result<(i64, Event), ApiError> {
+    let query = diesel::update(events::table.find(id)).set((
+        events::waitlist_seats.eq(events::waitlist_seats + seats),
+        events::waitlist_seq.eq(events::waitlist_seq + 1),
+    ));
+    let event: Event = db_run!(conn, |c| query
+        .returning(Event::as_returning())
+        .get_result(c))?;
+    Ok((event.waitlist_seq, event))
 }
 
 pub fn leave_waitlist(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), ApiError> {
@@ -151,6 +161,16 @@ pub fn clear_counts(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
         .set((events::confirmed_seats.eq(0), events::waitlist_seats.eq(0)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Adds `people` (negative to undo) to the event's checked-in count and
+/// returns the event as it now is.
+pub fn add_checked_in(conn: &mut DbConn, id: &str, people: i32) -> Result<Event, ApiError> {
+    let query = diesel::update(events::table.find(id))
+        .set(events::checked_in_count.eq(events::checked_in_count + people));
+    Ok(db_run!(conn, |c| query
+        .returning(Event::as_returning())
+        .get_result(c))?)
 }
 
 /// Filters of the public listing.

@@ -5,19 +5,19 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::access::{self as event_access, EventAccess};
 use super::input::{CreateEvent, EventFields, PatchEvent, RepeatSpec, timestamp};
+use super::live::announce;
 use super::queries::{self, Filters};
-use super::{CANCELLED, COMPLETED, DRAFT, Event, EventView, PUBLISHED, recurrence};
+use super::{CANCELLED, COMPLETED, DRAFT, Event, EventView, PUBLISHED, Seats, recurrence};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::centres::queries as centres;
-use crate::db::{self, Db, DbConn};
+use crate::db::{self, Db, DbConn, Tx};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
 use crate::http::pagination::{PageQuery, Paged};
-use crate::live::publish as live;
+use crate::organizations::VERIFIED;
 use crate::organizations::access::{self, Need};
-use crate::organizations::{VERIFIED, queries as orgs};
-use crate::registrations::queries as registrations;
 use crate::validate::text;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -198,27 +198,6 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(paged))
 }
 
-/// Whether `user` may see `event`: published (incl. cancelled and completed)
-/// events of verified organizations to anyone, everything else to its staff.
-pub fn visible(
-    conn: &mut DbConn,
-    event: &Event,
-    user: Option<&CurrentUser>,
-) -> Result<bool, ApiError> {
-    let org = orgs::find(conn, &event.organization_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    if event.status != DRAFT && org.status == VERIFIED {
-        return Ok(true);
-    }
-    match user {
-        None => Ok(false),
-        Some(u) => match access::require(conn, &org.id, u, Need::Staff) {
-            Ok(_) => Ok(true),
-            Err(ApiError::Problem(Code::NotFound)) => Ok(false),
-            Err(e) => Err(e),
-        },
-    }
-}
-
 /// One event with live counts (drafts only for its organization's staff).
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
     params(("id" = String, Path)),
@@ -233,34 +212,20 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let view = db
         .run(move |c| {
-            let (event, org_name) =
-                queries::find_with_org(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
-            if !visible(c, &event, user.0.as_ref())? {
-                return Err(Code::NotFound.into());
-            }
-            Ok(EventView::new(event, org_name, db::now()))
+            let a = event_access::load(c, &id, user.0.as_ref(), event_access::Need::See, false)?;
+            Ok(EventView::new(a.event, a.organization.name, db::now()))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// An event message to its own topic and its organization's, plus fresh counts.
-fn announce(c: &mut DbConn, view: &EventView, kind: &str) -> Result<(), ApiError> {
-    let data = serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))?;
-    live::publish(c, &format!("event:{}", view.id), kind, &data)?;
-    live::publish(c, &format!("org:{}", view.organization_id), kind, &data)?;
-    live::event_changed(c, &view.id)
-}
-
-/// Locks the event for a manager's change; refuses events that are over.
+/// Locks the event for a manager's change.
 fn lock_for_manager(
-    c: &mut DbConn,
+    tx: &mut Tx<'_>,
     id: &str,
     user: &CurrentUser,
-) -> Result<(Event, String), ApiError> {
-    let event = queries::lock(c, id)?;
-    let standing = access::require(c, &event.organization_id, user, Need::Manager)?;
-    Ok((event, standing.organization.name))
+) -> Result<EventAccess, ApiError> {
+    event_access::load(tx, id, Some(user), event_access::Need::Manager, true)
 }
 
 /// Changes an event. Capacity cannot drop below the confirmed seats; added
@@ -279,12 +244,19 @@ fn lock_for_manager(
 pub async fn patch(
     Guarded(user, body): Guarded<CurrentUser, web::Json<PatchEvent>>,
     db: web::Data<Db>,
+    seats: web::Data<dyn Seats>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.into_inner();
+    let seats = seats.into_inner();
     let view = db
         .write(move |c| {
-            let (event, org_name) = lock_for_manager(c, &id, &user)?;
+            let EventAccess {
+                event,
+                organization,
+                ..
+            } = lock_for_manager(c, &id, &user)?;
+            let org_name = organization.name;
             let now = db::now();
             if matches!(event.status_at(now), CANCELLED | COMPLETED) {
                 return Err(Code::EventNotOpen.into());
@@ -298,7 +270,7 @@ pub async fn patch(
             }
             queries::update_fields(c, &id, &fields)?;
             if fields.capacity > event.capacity {
-                registrations::promote(c, &id)?;
+                seats.capacity_raised(c, &id)?;
             }
             let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
             let view = EventView::new(event, org_name, now);
@@ -326,13 +298,16 @@ pub async fn publish(
 ) -> Result<HttpResponse, ApiError> {
     let view = db
         .write(move |c| {
-            let (event, org_name) = lock_for_manager(c, &id, &user)?;
+            let EventAccess {
+                event,
+                organization,
+                ..
+            } = lock_for_manager(c, &id, &user)?;
+            let org_name = organization.name;
             let now = db::now();
             match event.status_at(now) {
                 DRAFT => {
-                    let org = orgs::find(c, &event.organization_id)?
-                        .ok_or(ApiError::from(Code::NotFound))?;
-                    if org.status != VERIFIED {
+                    if organization.status != VERIFIED {
                         return Err(Code::OrganizationNotVerified.into());
                     }
                     queries::set_status(c, &id, PUBLISHED, None)?;
@@ -372,23 +347,34 @@ pub struct CancelEvent {
 pub async fn cancel(
     Guarded(user, body): Guarded<CurrentUser, web::Json<CancelEvent>>,
     db: web::Data<Db>,
+    seats: web::Data<dyn Seats>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = text(&body.reason, 1, 500).map_err(|e| ApiError::field("reason", e))?;
+    let seats = seats.into_inner();
     let view = db
         .write(move |c| {
-            let (event, org_name) = lock_for_manager(c, &id, &user)?;
+            let EventAccess {
+                event,
+                organization,
+                ..
+            } = lock_for_manager(c, &id, &user)?;
+            let org_name = organization.name;
             let now = db::now();
             match event.status_at(now) {
                 CANCELLED => {}
                 COMPLETED => return Err(Code::EventNotOpen.into()),
                 _ => {
-                    let told = registrations::cancel_all(c, &id, &user.id)?;
-                    queries::clear_counts(c, &id)?;
+                    let told = seats.event_cancelled(c, &id, &user.id)?;
                     queries::set_status(c, &id, CANCELLED, Some(&reason))?;
                     let data = serde_json::json!({"event_id": id.as_str(), "reason": reason});
                     for resident in told {
-                        live::publish(c, &format!("user:{resident}"), "event.cancelled", &data)?;
+                        crate::live::outbox::publish(
+                            c,
+                            format!("user:{resident}"),
+                            "event.cancelled",
+                            &data,
+                        );
                     }
                     let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
                     announce(

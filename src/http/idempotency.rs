@@ -17,11 +17,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code};
+use crate::http::client::{CallerScope, client_address};
 use crate::http::etag::hex;
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -144,25 +144,16 @@ fn replay(stored: Stored) -> HttpResponse {
 
 /// Who is asking: the user behind a valid access token, else the client address.
 fn caller_scope(req: &ServiceRequest) -> String {
-    let subject = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|token| {
-            req.app_data::<web::Data<TokenKeys>>()
-                .and_then(|keys| keys.verify_access(token).ok())
-        });
-    match subject {
-        Some(claims) => format!("user:{}", claims.sub),
+    let caller = req
+        .app_data::<web::Data<dyn CallerScope>>()
+        .and_then(|scope| scope.caller(req.request()));
+    match caller {
+        Some(user) => format!("user:{user}"),
         None => {
             let behind_proxy = req
                 .app_data::<web::Data<Settings>>()
                 .is_some_and(|s| s.behind_proxy);
-            format!(
-                "anon:{}",
-                crate::auth::ratelimit::client_address(req.request(), behind_proxy)
-            )
+            format!("anon:{}", client_address(req.request(), behind_proxy))
         }
     }
 }

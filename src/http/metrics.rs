@@ -1,5 +1,6 @@
-//! Prometheus metrics: requests by route pattern and status, and their latency.
-//! Served as text at `GET /metrics`.
+//! Prometheus metrics: requests by route pattern and status, and their latency,
+//! plus the live updates' gauges read through [`Gauges`]. Served as text at
+//! `GET /metrics`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +27,21 @@ pub struct RequestLabels {
 pub struct RouteLabels {
     pub method: String,
     pub route: String,
+}
+
+/// The live updates' counters at one moment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LiveGauges {
+    pub connections: u64,
+    pub subscriptions: u64,
+    pub sent: u64,
+    pub slow_closes: u64,
+}
+
+/// Where `/metrics` reads the live updates' counters: implemented by `live`,
+/// registered as `web::Data<dyn Gauges>` in `app`.
+pub trait Gauges: Send + Sync {
+    fn live(&self) -> LiveGauges;
 }
 
 /// Shared metric handles; cloning shares the same counters.
@@ -138,21 +154,15 @@ pub async fn record(
 /// `GET /metrics`
 pub async fn serve(
     metrics: web::Data<Metrics>,
-    hub: Option<web::Data<crate::live::hub::HubHandle>>,
+    gauges: Option<web::Data<dyn Gauges>>,
 ) -> HttpResponse {
-    if let Some(hub) = hub {
-        use std::sync::atomic::Ordering::Relaxed;
+    if let Some(gauges) = gauges {
+        let live = gauges.live();
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        metrics
-            .live_connections
-            .set(as_i64(hub.stats.connections.load(Relaxed)));
-        metrics
-            .live_subscriptions
-            .set(as_i64(hub.stats.subscriptions.load(Relaxed)));
-        metrics.live_sent.set(as_i64(hub.stats.sent.load(Relaxed)));
-        metrics
-            .live_slow_closes
-            .set(as_i64(hub.stats.slow_closes.load(Relaxed)));
+        metrics.live_connections.set(as_i64(live.connections));
+        metrics.live_subscriptions.set(as_i64(live.subscriptions));
+        metrics.live_sent.set(as_i64(live.sent));
+        metrics.live_slow_closes.set(as_i64(live.slow_closes));
     }
     match metrics.render() {
         Ok(text) => HttpResponse::Ok()

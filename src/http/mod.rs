@@ -2,6 +2,7 @@
 //! extractor error mapping, pagination, ETags, idempotency keys, metrics and the
 //! catch-all that turns any bare error status into problem+json.
 
+pub mod client;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;

@@ -1,6 +1,7 @@
 //! The hub: one task that owns every subscription of this instance. It is woken
-//! with the names of topics that have new messages (by `Db::write` after a
-//! commit, or by the PostgreSQL listener for other instances), reads those
+//! with the names of topics that have new numbered messages (by the outbox
+//! after a SQLite commit, by the sequencer on PostgreSQL, or by the PostgreSQL
+//! listener for messages sequenced on other instances), reads those
 //! messages once from the database — only for topics somebody here subscribes
 //! to — and offers each to every subscriber's bounded queue with `try_send`.
 //! It never waits for a client: a full queue closes that connection with 4008.
@@ -9,13 +10,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use diesel::prelude::*;
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 use super::ServerMsg;
+use super::outbox::{self, Signal};
 use crate::db::Db;
-use crate::db::schema::live_messages;
 use crate::error::ApiError;
 
 /// Frames a connection may have waiting before it counts as a slow consumer.
@@ -26,35 +26,6 @@ pub const REVOKED: u16 = 4003;
 pub const GOING_AWAY: u16 = 1001;
 /// Messages read from the database per query.
 const BATCH: i64 = 500;
-
-/// Topics with new messages, coalesced until the hub reads them.
-#[derive(Default)]
-pub struct Signal {
-    dirty: Mutex<HashSet<String>>,
-    notify: Notify,
-}
-
-impl Signal {
-    pub fn mark(&self, topics: impl IntoIterator<Item = String>) {
-        let mut any = false;
-        if let Ok(mut dirty) = self.dirty.lock() {
-            for t in topics {
-                dirty.insert(t);
-                any = true;
-            }
-        }
-        if any {
-            self.notify.notify_one();
-        }
-    }
-
-    fn drain(&self) -> Vec<String> {
-        self.dirty
-            .lock()
-            .map(|mut d| d.drain().collect())
-            .unwrap_or_default()
-    }
-}
 
 /// Tells a connection to close, with a WebSocket close code.
 #[derive(Default)]
@@ -207,7 +178,7 @@ pub fn start(db: Db, signal: Arc<Signal>) -> HubHandle {
     }
 }
 
-type Row = (i64, String, String);
+type Row = outbox::Stored;
 
 fn render(label: &str, seq: i64, kind: &str, data: &str) -> Arc<str> {
     let data: Value = serde_json::from_str(data).unwrap_or(Value::Null);
@@ -238,15 +209,7 @@ impl Hub {
     async fn fetch(&self, key: &str, after: i64) -> Result<Vec<Row>, ApiError> {
         let key = key.to_owned();
         self.db
-            .run(move |c| {
-                Ok(live_messages::table
-                    .filter(live_messages::topic.eq(&key))
-                    .filter(live_messages::seq.gt(after))
-                    .order(live_messages::seq.asc())
-                    .limit(BATCH)
-                    .select((live_messages::seq, live_messages::kind, live_messages::data))
-                    .load(c)?)
-            })
+            .run(move |c| outbox::after(c, &key, after, BATCH))
             .await
     }
 

@@ -1,5 +1,5 @@
 //! PostgreSQL only: one connection per instance that `LISTEN`s on the live
-//! channel, so messages committed through another instance wake this hub. The
+//! channel, so messages sequenced by another instance wake this hub. The
 //! connection is polled without blocking (libpq reads what has arrived) every
 //! few milliseconds on its own thread, and re-opened if it breaks. The thread
 //! ends when the server stops or when nothing else holds the hub's signal.
@@ -11,13 +11,13 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use super::hub::Signal;
-use super::publish::CHANNEL;
+use super::outbox::{CHANNEL, Signal, notified_topics};
 
 const POLL: Duration = Duration::from_millis(5);
 
-/// Starts the listener thread; it stops when `stop` is set.
-pub fn start(url: String, signal: &Arc<Signal>, stop: Arc<AtomicBool>) {
+/// Starts the listener thread; it stops when `stop` is set. Notifications sent
+/// by `instance` itself are skipped (its sequencer told its hub directly).
+pub fn start(url: String, signal: &Arc<Signal>, stop: Arc<AtomicBool>, instance: String) {
     let signal = Arc::downgrade(signal);
     let spawned = std::thread::Builder::new()
         .name("mulin-live-listen".into())
@@ -28,7 +28,7 @@ pub fn start(url: String, signal: &Arc<Signal>, stop: Arc<AtomicBool>) {
                         if let Err(e) = conn.batch_execute(&format!("LISTEN {CHANNEL}")) {
                             tracing::warn!(error = %e, "LISTEN failed");
                         } else {
-                            listen(&mut conn, &signal, &stop);
+                            listen(&mut conn, &signal, &stop, &instance);
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "live listener cannot connect"),
@@ -41,22 +41,22 @@ pub fn start(url: String, signal: &Arc<Signal>, stop: Arc<AtomicBool>) {
     }
 }
 
-fn listen(conn: &mut PgConnection, signal: &Weak<Signal>, stop: &AtomicBool) {
+fn listen(conn: &mut PgConnection, signal: &Weak<Signal>, stop: &AtomicBool, instance: &str) {
     while !stop.load(Ordering::Relaxed) {
         let Some(signal) = signal.upgrade() else {
             return;
         };
-        let mut topics = Vec::new();
+        let mut payloads = Vec::new();
         for notification in conn.notifications_iter() {
             match notification {
-                Ok(n) => topics.extend(n.payload.split(',').map(str::to_owned)),
+                Ok(n) => payloads.push(n.payload),
                 Err(e) => {
                     tracing::warn!(error = %e, "live listener lost its connection");
                     return;
                 }
             }
         }
-        signal.mark(topics);
+        signal.mark(payloads.iter().flat_map(|p| notified_topics(p, instance)));
         std::thread::sleep(POLL);
     }
 }

@@ -13,13 +13,13 @@ use actix_ws::{CloseCode, CloseReason, Message};
 use tokio::sync::mpsc;
 
 use super::hub::{Command, GOING_AWAY, HubHandle, Kill, Peer, QUEUE};
-use super::{ClientMsg, ServerMsg, Topic, publish};
+use super::topics::{Policies, Topic, Viewer, display_control};
+use super::{ClientMsg, ServerMsg, outbox};
+use crate::auth::CurrentUser;
 use crate::auth::sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::db::Db;
 use crate::error::{ApiError, Code};
-use crate::events::{self as ev, queries as events};
-use crate::organizations::access::{self, Need};
 
 pub const PROTOCOL: &str = "mulin.v1";
 const BEARER_PROTOCOL: &str = "mulin.bearer.";
@@ -34,13 +34,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Who is connected.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Caller {
-    user_id: Option<String>,
-    is_admin: bool,
-    session_id: Option<String>,
-    /// A hall screen: (display id, its centre).
-    display: Option<(String, String)>,
+    viewer: Viewer,
+    /// A hall screen's display id.
+    display_id: Option<String>,
+}
+
+impl Caller {
+    fn user_id(&self) -> Option<&str> {
+        self.viewer.user.as_ref().map(|u| u.id.as_str())
+    }
 }
 
 fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
@@ -92,28 +96,28 @@ pub async fn live(
     db: web::Data<Db>,
     keys: web::Data<TokenKeys>,
     hub: web::Data<HubHandle>,
+    policies: web::Data<Policies>,
     settings: web::Data<crate::config::Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let (token, offered_v1) = token_of(&req);
     let caller = match token {
-        None => Caller {
-            user_id: None,
-            is_admin: false,
-            session_id: None,
-            display: None,
-        },
+        None => Caller::default(),
         Some(token) if keys.verify_display(&token).is_ok() => {
             let claims = keys.verify_display(&token)?;
             let display_id = claims.sub.clone();
+            let gate = policies
+                .display_gate()
+                .ok_or(ApiError::from(Code::Unauthenticated))?;
             let centre = db
-                .run(move |c| crate::displays::access::live_display(c, &display_id))
+                .run(move |c| gate.centre_of(c, &display_id))
                 .await?
                 .ok_or(ApiError::from(Code::Unauthenticated))?;
             Caller {
-                user_id: None,
-                is_admin: false,
-                session_id: None,
-                display: Some((claims.sub, centre)),
+                viewer: Viewer {
+                    user: None,
+                    display_centre: Some(centre),
+                },
+                display_id: Some(claims.sub),
             }
         }
         Some(token) => {
@@ -124,14 +128,19 @@ pub async fn live(
                 .await?
                 .ok_or(ApiError::from(Code::Unauthenticated))?;
             Caller {
-                user_id: Some(claims.sub),
-                is_admin,
-                session_id: Some(claims.sid),
-                display: None,
+                viewer: Viewer {
+                    user: Some(CurrentUser {
+                        id: claims.sub,
+                        session_id: claims.sid,
+                        is_admin,
+                    }),
+                    display_centre: None,
+                },
+                display_id: None,
             }
         }
     };
-    let seat = match &caller.user_id {
+    let seat = match caller.user_id() {
         Some(user) => Some(
             hub.take_seat(user, settings.live_max_connections_per_user)
                 .ok_or(ApiError::from(Code::TooManyConnections))?,
@@ -149,62 +158,42 @@ pub async fn live(
     let stream = stream.max_frame_size(MAX_FRAME);
     let hub = hub.get_ref().clone();
     let db = db.get_ref().clone();
+    let policies = policies.get_ref().clone();
     actix_web::rt::spawn(async move {
-        run(session, stream, caller, hub, db).await;
+        run(session, stream, caller, hub, db, policies).await;
         drop(seat);
     });
     Ok(response)
 }
 
+/// Checks the topic's policy and reads its snapshot and current `seq`.
 async fn snapshot(
     db: &Db,
+    policies: &Policies,
     caller: &Caller,
     topic: &Topic,
-) -> Result<(String, i64, serde_json::Value), Code> {
+) -> Result<(String, i64, serde_json::Value), &'static str> {
     let key = topic
-        .key(caller.user_id.as_deref())
-        .ok_or(Code::Forbidden)?;
-    let (topic, caller, key2) = (topic.clone(), caller.clone(), key.clone());
+        .key(caller.user_id())
+        .ok_or(Code::Forbidden.as_str())?;
+    let policy = match topic {
+        Topic::Me => None,
+        Topic::Scoped { prefix, .. } => Some(policies.policy(prefix).ok_or("unknown_topic")?),
+    };
+    let (topic, viewer, key2) = (topic.clone(), caller.viewer.clone(), key.clone());
     let result = db
         .run(move |c| {
-            let snapshot = match &topic {
-                Topic::Event(id) => {
-                    let event = events::find(c, id)?.ok_or(ApiError::from(Code::NotFound))?;
-                    if event.status == ev::DRAFT {
-                        return Err(Code::NotFound.into());
-                    }
-                    publish::counts(&event)
-                }
-                Topic::Org(id) => {
-                    let user = crate::auth::CurrentUser {
-                        id: caller
-                            .user_id
-                            .clone()
-                            .ok_or(ApiError::from(Code::Forbidden))?,
-                        session_id: caller.session_id.clone().unwrap_or_default(),
-                        is_admin: caller.is_admin,
-                    };
-                    match access::require(c, id, &user, Need::Staff) {
-                        Ok(_) => serde_json::json!({}),
-                        Err(ApiError::Problem(Code::NotFound)) => {
-                            return Err(Code::Forbidden.into());
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Topic::Me => serde_json::json!({}),
-                Topic::Centre(id) => {
-                    crate::centres::queries::find(c, id)?.ok_or(ApiError::from(Code::NotFound))?;
-                    serde_json::json!({})
-                }
+            let snapshot = match (&topic, policy) {
+                (Topic::Scoped { id, .. }, Some(policy)) => policy.snapshot(c, &viewer, id)?,
+                _ => serde_json::json!({}),
             };
-            Ok((publish::last_seq(c, &key2)?, snapshot))
+            Ok((outbox::last_seq(c, &key2)?, snapshot))
         })
         .await;
     match result {
         Ok((seq, snapshot)) => Ok((key, seq, snapshot)),
-        Err(ApiError::Problem(code)) => Err(code),
-        Err(_) => Err(Code::Internal),
+        Err(ApiError::Problem(code)) => Err(code.as_str()),
+        Err(_) => Err(Code::Internal.as_str()),
     }
 }
 
@@ -214,6 +203,7 @@ async fn run(
     caller: Caller,
     hub: HubHandle,
     db: Db,
+    policies: Policies,
 ) {
     let (tx, mut rx) = mpsc::channel::<Arc<str>>(QUEUE);
     let kill = Arc::new(Kill::default());
@@ -225,8 +215,9 @@ async fn run(
     hub.stats
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if let Some((display_id, _)) = &caller.display {
-        watch_display(&hub, &db, &peer, display_id).await;
+    let gate = policies.display_gate();
+    if let (Some(display_id), Some(gate)) = (&caller.display_id, &gate) {
+        watch_display(&hub, &db, gate, &peer, display_id).await;
     }
     let mut subscriptions = std::collections::HashSet::new();
     let mut heartbeat =
@@ -243,8 +234,8 @@ async fn run(
             }
             () = kill.notify.notified() => break Some(reason(kill.code())),
             _ = heartbeat.tick() => {
-                if let Some((display_id, _)) = &caller.display {
-                    mark_seen(&db, display_id).await;
+                if let (Some(display_id), Some(gate)) = (&caller.display_id, &gate) {
+                    mark_seen(&db, gate, display_id).await;
                 }
                 if last_heard.elapsed() > SILENT_FOR {
                     break Some(CloseReason { code: CloseCode::Policy, description: Some("silent for 60 s".into()) });
@@ -260,7 +251,7 @@ async fn run(
                     Some(Ok(Message::Ping(bytes))) => if session.pong(&bytes).await.is_err() { break None },
                     Some(Ok(Message::Close(_))) => break None,
                     Some(Ok(Message::Text(text))) => {
-                        let reply = handle_text(&text, &caller, &hub, &db, &peer, &mut subscriptions).await;
+                        let reply = handle_text(&text, &caller, &hub, &db, &policies, &peer, &mut subscriptions).await;
                         if let Some(reply) = reply {
                             if session.text(reply).await.is_err() { break None }
                         }
@@ -287,11 +278,17 @@ async fn run(
 }
 
 /// A display's connection: marked seen, and closed when the display is revoked.
-async fn watch_display(hub: &HubHandle, db: &Db, peer: &Peer, display_id: &str) {
-    mark_seen(db, display_id).await;
-    let key = format!("display:{display_id}");
+async fn watch_display(
+    hub: &HubHandle,
+    db: &Db,
+    gate: &Arc<dyn super::topics::DisplayGate>,
+    peer: &Peer,
+    display_id: &str,
+) {
+    mark_seen(db, gate, display_id).await;
+    let key = display_control(display_id);
     let k = key.clone();
-    let current = db.run(move |c| publish::last_seq(c, &k)).await.unwrap_or(0);
+    let current = db.run(move |c| outbox::last_seq(c, &k)).await.unwrap_or(0);
     let _ = hub
         .commands
         .send(Command::Watch {
@@ -302,12 +299,9 @@ async fn watch_display(hub: &HubHandle, db: &Db, peer: &Peer, display_id: &str) 
         .await;
 }
 
-async fn mark_seen(db: &Db, display_id: &str) {
-    let id = display_id.to_owned();
-    if let Err(e) = db
-        .write(move |c| crate::displays::routes::seen(c, &id))
-        .await
-    {
+async fn mark_seen(db: &Db, gate: &Arc<dyn super::topics::DisplayGate>, display_id: &str) {
+    let (id, gate) = (display_id.to_owned(), gate.clone());
+    if let Err(e) = db.write(move |tx| gate.seen(tx, &id)).await {
         tracing::warn!(error = %e, "could not record a display as seen");
     }
 }
@@ -334,6 +328,7 @@ async fn handle_text(
     caller: &Caller,
     hub: &HubHandle,
     db: &Db,
+    policies: &Policies,
     peer: &Peer,
     subscriptions: &mut std::collections::HashSet<String>,
 ) -> Option<String> {
@@ -349,7 +344,7 @@ async fn handle_text(
     match message {
         ClientMsg::Ping => Some(ServerMsg::Pong.text()),
         ClientMsg::Unsubscribe { topic } => {
-            let key = Topic::parse(&topic).and_then(|t| t.key(caller.user_id.as_deref()));
+            let key = Topic::parse(&topic).and_then(|t| t.key(caller.user_id()));
             if let Some(key) = key {
                 subscriptions.remove(&key);
                 let _ = hub
@@ -372,8 +367,12 @@ async fn handle_text(
                     .text(),
                 );
             };
-            if let Some((_, centre)) = &caller.display {
-                if parsed != Topic::Centre(centre.clone()) {
+            if let Some(centre) = &caller.viewer.display_centre {
+                let own = Topic::Scoped {
+                    prefix: "centre".into(),
+                    id: centre.clone(),
+                };
+                if parsed != own {
                     return Some(
                         ServerMsg::Error {
                             code: "forbidden",
@@ -383,7 +382,7 @@ async fn handle_text(
                     );
                 }
             }
-            if parsed == Topic::Me && caller.user_id.is_none() {
+            if parsed == Topic::Me && caller.user_id().is_none() {
                 return Some(
                     ServerMsg::Error {
                         code: "unauthenticated",
@@ -401,10 +400,10 @@ async fn handle_text(
                     .text(),
                 );
             }
-            match snapshot(db, caller, &parsed).await {
+            match snapshot(db, policies, caller, &parsed).await {
                 Err(code) => Some(
                     ServerMsg::Error {
-                        code: code.as_str(),
+                        code,
                         topic: Some(&topic),
                     }
                     .text(),

@@ -3,6 +3,8 @@
 //! may do what in an organization.
 
 pub mod access;
+pub mod live;
+pub mod profile;
 pub mod queries;
 pub mod routes;
 

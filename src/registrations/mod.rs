@@ -2,11 +2,14 @@
 //! else `waitlisted` in the order the database accepted them, until `cancelled`.
 //! Waitlist rule: when seats free up, waitlisted registrations are confirmed in
 //! ticket order, skipping a party that does not fit yet (it keeps its place at
-//! the head) in favour of later ones that do.
+//! the head) in favour of later ones that do. Every change of who holds a seat
+//! goes through [`seats`].
 
+pub mod access;
 pub mod queries;
 pub mod roster;
 pub mod routes;
+pub mod seats;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -36,6 +39,8 @@ pub struct Registration {
     pub promoted_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
     pub cancelled_by: Option<String>,
+    /// A walk-in a manager admitted past capacity: it holds no seat.
+    pub over_capacity: bool,
 }
 
 /// The event a registration is for, as the resident's app lists it.

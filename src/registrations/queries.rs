@@ -1,22 +1,18 @@
-//! The `registrations` table: signing up, cancelling, promoting the waitlist.
-//! Every function that changes seats runs inside a write transaction and takes
-//! the event's lock first (`events::queries::lock`), so sign-ups, cancellations
-//! and capacity changes of one event happen one at a time; the seat check itself
-//! is a conditional update the database evaluates (`claim_seats`).
+//! The `registrations` table: finding, storing and listing registrations. The
+//! rules that decide who holds a seat are in `seats`, the only caller of the
+//! statements here that change a registration's status.
 
-use chrono::Datelike;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::seats::WalkIn;
 use super::{CANCELLED, CONFIRMED, Registration, WAITLISTED};
-use crate::accounts::queries as users;
 use crate::db::schema::{events, registrations};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
-use crate::events::queries as events_q;
-use crate::events::{self as ev, Event};
+use crate::events::Event;
 use crate::http::pagination::Page;
-use crate::live::publish as live;
-use crate::organizations::{VERIFIED, queries as orgs};
+use crate::live::outbox;
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Registration>, ApiError> {
     Ok(registrations::table
@@ -26,78 +22,22 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Registration>, ApiErro
         .optional()?)
 }
 
-fn age_allows(event: &Event, birth_year: Option<i32>) -> bool {
-    let Some(born) = birth_year else { return false };
-    let age = chrono::Utc::now().year() - born;
-    event.min_age.is_none_or(|min| age >= min) && event.max_age.is_none_or(|max| age <= max)
-}
-
-/// Signs `user_id` up for `event_id` with a party of `party_size`.
-pub fn register(
-    conn: &mut DbConn,
-    event_id: &str,
-    user_id: &str,
-    party_size: i32,
-    note: Option<String>,
-) -> Result<(Registration, Event), ApiError> {
-    let event = events_q::lock(conn, event_id)?;
-    let now = db::now();
-    match event.status_at(now) {
-        ev::DRAFT => return Err(Code::NotFound.into()),
-        ev::CANCELLED | ev::COMPLETED => return Err(Code::EventNotOpen.into()),
-        _ => {}
-    }
-    let org = orgs::find(conn, &event.organization_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    if org.status != VERIFIED {
-        return Err(Code::EventNotOpen.into());
-    }
-    if event.registration_opens_at.is_some_and(|opens| now < opens) || now >= event.closes_at() {
-        return Err(Code::RegistrationClosed.into());
-    }
-    if party_size > event.max_party_size {
-        return Err(Code::PartyTooLarge.into());
-    }
-    if event.min_age.is_some() || event.max_age.is_some() {
-        let birth_year = users::find(conn, user_id)?.birth_year;
-        if !age_allows(&event, birth_year) {
-            return Err(Code::NotEligible.into());
-        }
-    }
+/// Whether the user holds an active (not cancelled) registration for the event.
+pub fn active_of(conn: &mut DbConn, event_id: &str, user_id: &str) -> Result<bool, ApiError> {
     let active: i64 = registrations::table
         .filter(registrations::event_id.eq(event_id))
         .filter(registrations::user_id.eq(user_id))
         .filter(registrations::status.ne(CANCELLED))
         .count()
         .get_result(conn)?;
-    if active > 0 {
-        return Err(Code::AlreadyRegistered.into());
-    }
-    let (status, ticket) = if events_q::claim_seats(conn, event_id, party_size)? {
-        (CONFIRMED, None)
-    } else if event.waitlist_enabled {
-        (
-            WAITLISTED,
-            Some(events_q::join_waitlist(conn, event_id, party_size)?),
-        )
-    } else {
-        return Err(Code::EventFull.into());
-    };
-    let registration = Registration {
-        id: uuid::Uuid::new_v4().to_string(),
-        event_id: event_id.to_owned(),
-        user_id: Some(user_id.to_owned()),
-        party_size,
-        note,
-        status: status.into(),
-        waitlist_ticket: ticket,
-        created_at: now,
-        updated_at: now,
-        promoted_at: None,
-        cancelled_at: None,
-        cancelled_by: None,
-    };
+    Ok(active > 0)
+}
+
+/// Stores a new registration; a second active one of the same resident for
+/// the same event is refused by a unique index (`already_registered`).
+pub fn insert(conn: &mut DbConn, r: &Registration) -> Result<(), ApiError> {
     diesel::insert_into(registrations::table)
-        .values(&registration)
+        .values(r)
         .execute(conn)
         .map_err(|e| {
             if db::is_unique_violation(&e) {
@@ -106,47 +46,28 @@ pub fn register(
                 e.into()
             }
         })?;
-    announce(
-        conn,
-        &event.organization_id,
-        &registration,
-        "registration.created",
-    )?;
-    live::event_changed(conn, event_id)?;
-    Ok((registration, event))
+    Ok(())
 }
 
-/// A registration message to its organization and to its resident.
-pub fn announce(
+/// Stores a walk-in's registration with the name and phone given at the door.
+pub fn insert_walk_in(conn: &mut DbConn, r: &Registration, w: &WalkIn) -> Result<(), ApiError> {
+    diesel::insert_into(registrations::table)
+        .values((
+            r,
+            registrations::walk_in_name.eq(&w.display_name),
+            registrations::walk_in_phone.eq(&w.phone),
+            registrations::walk_in_birth_year.eq(w.birth_year),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_cancelled(
     conn: &mut DbConn,
-    org_id: &str,
-    r: &Registration,
-    kind: &str,
+    id: &str,
+    actor_id: &str,
+    now: NaiveDateTime,
 ) -> Result<(), ApiError> {
-    let data = serde_json::json!({
-        "registration_id": r.id,
-        "event_id": r.event_id,
-        "status": r.status,
-        "party_size": r.party_size,
-    });
-    live::to_org_and_user(conn, org_id, r.user_id.as_deref(), kind, &data)
-}
-
-/// Cancels a registration (idempotent), frees its seats and promotes the
-/// waitlist. The caller has checked who may do this.
-pub fn cancel(conn: &mut DbConn, id: &str, actor_id: &str) -> Result<Registration, ApiError> {
-    let event_id = find(conn, id)?
-        .ok_or(ApiError::from(Code::NotFound))?
-        .event_id;
-    let event = events_q::lock(conn, &event_id)?;
-    let registration = find(conn, id)?.ok_or(ApiError::from(Code::NotFound))?;
-    if registration.status == CANCELLED {
-        return Ok(registration);
-    }
-    let now = db::now();
-    if event.status_at(now) == ev::COMPLETED {
-        return Err(Code::EventNotOpen.into());
-    }
     diesel::update(registrations::table.find(id))
         .set((
             registrations::status.eq(CANCELLED),
@@ -155,81 +76,41 @@ pub fn cancel(conn: &mut DbConn, id: &str, actor_id: &str) -> Result<Registratio
             registrations::updated_at.eq(now),
         ))
         .execute(conn)?;
-    match registration.status.as_str() {
-        CONFIRMED => {
-            events_q::release_seats(conn, &event_id, registration.party_size)?;
-            promote(conn, &event_id)?;
-        }
-        WAITLISTED => events_q::leave_waitlist(conn, &event_id, registration.party_size)?,
-        _ => {}
-    }
-    let cancelled = find(conn, id)?.ok_or(ApiError::from(Code::NotFound))?;
-    announce(
-        conn,
-        &event.organization_id,
-        &cancelled,
-        "registration.cancelled",
-    )?;
-    live::event_changed(conn, &event_id)?;
-    Ok(cancelled)
+    Ok(())
 }
 
-/// Confirms waitlisted registrations in ticket order while seats are free; a
-/// party too large for the free seats keeps its place and later parties that
-/// fit go ahead. Call with the event locked. Returns those promoted.
-pub fn promote(conn: &mut DbConn, event_id: &str) -> Result<Vec<Registration>, ApiError> {
-    let event = events_q::find(conn, event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    let mut free = event.capacity - event.confirmed_seats;
-    let mut promoted = Vec::new();
-    if free <= 0 || event.waitlist_seats == 0 {
-        return Ok(promoted);
-    }
-    let waiting: Vec<Registration> = registrations::table
-        .filter(registrations::event_id.eq(event_id))
-        .filter(registrations::status.eq(WAITLISTED))
-        .filter(registrations::party_size.le(free))
-        .order(registrations::waitlist_ticket.asc())
-        .select(Registration::as_select())
-        .load(conn)?;
-    let now = db::now();
-    for registration in waiting {
-        if registration.party_size > free {
-            continue;
-        }
-        if !events_q::claim_seats(conn, event_id, registration.party_size)? {
-            break;
-        }
-        events_q::leave_waitlist(conn, event_id, registration.party_size)?;
-        diesel::update(registrations::table.find(&registration.id))
-            .set((
-                registrations::status.eq(CONFIRMED),
-                registrations::promoted_at.eq(Some(now)),
-                registrations::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        free -= registration.party_size;
-        let registration = Registration {
-            status: CONFIRMED.into(),
-            promoted_at: Some(now),
-            updated_at: now,
-            ..registration
-        };
-        announce(
-            conn,
-            &event.organization_id,
-            &registration,
-            "registration.promoted",
-        )?;
-        promoted.push(registration);
-        if free == 0 {
-            break;
-        }
-    }
-    Ok(promoted)
+pub fn mark_promoted(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(registrations::table.find(id))
+        .set((
+            registrations::status.eq(CONFIRMED),
+            registrations::promoted_at.eq(Some(now)),
+            registrations::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
-/// Cancels every active registration of a cancelled event; returns the
-/// residents who were registered (to tell them).
+/// Records that a registration changed (a check-in, an undo), for sync feeds.
+pub fn touch(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
+    diesel::update(registrations::table.find(id))
+        .set(registrations::updated_at.eq(db::now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A registration message to its organization and to its resident.
+pub fn announce(tx: &mut Tx<'_>, org_id: &str, r: &Registration, kind: &str) {
+    let data = serde_json::json!({
+        "registration_id": r.id,
+        "event_id": r.event_id,
+        "status": r.status,
+        "party_size": r.party_size,
+    });
+    outbox::to_org_and_user(tx, org_id, r.user_id.as_deref(), kind, &data);
+}
+
+/// Cancels every active registration of an event (seats: see
+/// `seats::event_cancelled`); returns the residents who were registered.
 pub fn cancel_all(
     conn: &mut DbConn,
     event_id: &str,

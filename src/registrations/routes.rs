@@ -6,14 +6,14 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::roster::{self, RosterEntry};
-use super::{EventSummary, RegistrationView, STATUSES, queries};
+use super::{EventSummary, RegistrationView, STATUSES, access, queries, seats};
 use crate::auth::CurrentUser;
 use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
+use crate::events::access::{self as event_access, Need};
 use crate::events::queries as events;
 use crate::http::extract::Guarded;
 use crate::http::pagination::{PageQuery, Paged};
-use crate::organizations::access::{self, Need};
 use crate::validate::{int_in, optional_text};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -78,8 +78,7 @@ pub async fn register(
     );
     let view = db
         .write(move |c| {
-            let (registration, event) =
-                queries::register(c, &event_id, &user.id, party_size, note)?;
+            let (registration, event) = seats::sign_up(c, &event_id, &user.id, party_size, note)?;
             let position = queries::waitlist_position(c, &registration)?;
             Ok(RegistrationView::new(
                 registration,
@@ -149,23 +148,6 @@ pub async fn mine(
     Ok(HttpResponse::Ok().json(paged))
 }
 
-/// Loads a registration the caller may see: its resident, or staff of the
-/// event's organization (`need`); anyone else gets `404`.
-fn load_for(
-    c: &mut DbConn,
-    id: &str,
-    user: &CurrentUser,
-    need: Need,
-) -> Result<super::Registration, ApiError> {
-    let r = queries::find(c, id)?.ok_or(ApiError::from(Code::NotFound))?;
-    if r.user_id.as_deref() == Some(user.id.as_str()) {
-        return Ok(r);
-    }
-    let event = events::find(c, &r.event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    access::require(c, &event.organization_id, user, need)?;
-    Ok(r)
-}
-
 /// One registration (its resident, or the organization's staff).
 #[utoipa::path(get, path = "/api/v1/registrations/{id}", tag = "registrations",
     security(("bearer" = [])),
@@ -181,7 +163,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let view = db
         .run(move |c| {
-            let r = load_for(c, &id, &user, Need::Staff)?;
+            let r = access::load(c, &id, &user, Need::Staff)?;
             view(c, r)
         })
         .await?;
@@ -206,8 +188,8 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let view = db
         .write(move |c| {
-            load_for(c, &id, &user, Need::Manager)?;
-            let r = queries::cancel(c, &id, &user.id)?;
+            access::load(c, &id, &user, Need::Manager)?;
+            let r = seats::cancel(c, &id, &user.id)?;
             view(c, r)
         })
         .await?;
@@ -232,7 +214,8 @@ pub struct RosterQuery {
     params(("id" = String, Path, description = "event"), RosterQuery),
     responses(
         (status = 200, body = Paged<RosterEntry>, description = "JSON pages, or `text/csv`"),
-        (status = 404, description = "`not_found` (also for other organizations)", body = Problem),
+        (status = 403, description = "`forbidden` (not its organization's staff)", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
     ))]
 pub async fn roster_of(
     req: HttpRequest,
@@ -260,8 +243,7 @@ pub async fn roster_of(
     let for_query = page.clone();
     let entries = db
         .run(move |c| {
-            let event = events::find(c, &event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-            access::require(c, &event.organization_id, &user, Need::Staff)?;
+            event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
             roster::load(
                 c,
                 &event_id,

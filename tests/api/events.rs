@@ -17,16 +17,41 @@ async fn centre(app: &TestApp, admin: &Session, timezone: &str) -> String {
         .to_owned()
 }
 
+/// Four weeks around the next last Sunday of March still ahead (at least a
+/// day away): from the Tuesday twelve days before it to the Thursday eleven
+/// days after it, as `YYYY-MM-DD`.
+fn around_next_spring_change() -> (String, String) {
+    let today = chrono::Utc::now().date_naive();
+    let mut year = today.year();
+    loop {
+        let mut sunday = chrono::NaiveDate::from_ymd_opt(year, 3, 31).unwrap();
+        while sunday.weekday() != chrono::Weekday::Sun {
+            sunday = sunday.pred_opt().unwrap();
+        }
+        let tuesday = sunday - chrono::Duration::days(12);
+        if tuesday > today + chrono::Duration::days(1) {
+            let thursday = sunday + chrono::Duration::days(11);
+            return (tuesday.to_string(), thursday.to_string());
+        }
+        year += 1;
+    }
+}
+
 both_databases! {
-    /// Tuesdays and Thursdays 09:30 local, across Berlin's spring clock change
-    /// (2027-03-28) and in Shanghai (no daylight saving).
+    /// Tuesdays and Thursdays 09:30 local, across Berlin's next spring clock
+    /// change (the last Sunday of March) and in Shanghai (no daylight saving).
     async fn a_recurring_programme_keeps_its_local_wall_clock_time(kind) {
         let app = TestApp::spawn(kind).await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "助餐服务队").await;
+        let (first_tuesday, last_thursday) = around_next_spring_change();
+        let (berlin, shanghai) = (
+            format!("{first_tuesday}T09:30:00+01:00"),
+            format!("{first_tuesday}T09:30:00+08:00"),
+        );
         for (tz_name, start, until, expected) in [
-            ("Europe/Berlin", "2027-03-16T09:30:00+01:00", "2027-04-08", 8),
-            ("Asia/Shanghai", "2027-03-16T09:30:00+08:00", "2027-04-08", 8),
+            ("Europe/Berlin", berlin.as_str(), last_thursday.as_str(), 8),
+            ("Asia/Shanghai", shanghai.as_str(), last_thursday.as_str(), 8),
         ] {
             let tz: chrono_tz::Tz = tz_name.parse().unwrap();
             let centre_id = centre(&app, &admin, tz_name).await;

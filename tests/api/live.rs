@@ -169,9 +169,12 @@ both_databases! {
         let (org, owner) = first.verified_org(&admin, "重启").await;
         let event = soon_event(&first, &owner, &org, 10).await;
         let resident = first.register("重启前").await;
-        first.sign_up(&resident, &event, 1).await;
         let mut socket = connect(&first, None).await;
-        let before = subscribe(&mut socket, &format!("event:{event}"), None).await["seq"].as_i64().unwrap();
+        subscribe(&mut socket, &format!("event:{event}"), None).await;
+        first.sign_up(&resident, &event, 1).await;
+        // The sign-up's message, numbered (on PostgreSQL by the sequencer,
+        // just after the commit).
+        let before = next(&mut socket).await["seq"].as_i64().unwrap();
         drop(socket);
         first.stop();
         drop(first);
@@ -243,7 +246,7 @@ both_databases! {
                     let (topic, big) = (topic.clone(), big.clone());
                     db.write(move |c| {
                         for i in 0..500 {
-                            mulin::live::publish::publish(c, &topic, "announcement.posted", &json!({"n": chunk * 500 + i, "text": big}))?;
+                            mulin::live::outbox::publish(c, topic.clone(), "announcement.posted", &json!({"n": chunk * 500 + i, "text": big}));
                         }
                         Ok(())
                     })
@@ -360,5 +363,68 @@ both_databases! {
             }
         }
         assert!(reconnected);
+    }
+}
+
+both_databases! {
+    async fn a_cancellation_reaches_the_organization_before_the_promotion_it_caused(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "先后").await;
+        let event = app.published_event(&owner, &org, 1, json!({"waitlist_enabled": true})).await;
+        let (first, second) = (app.register("先到").await, app.register("候补").await);
+        let res = app.sign_up(&first, &event, 1).await;
+        let registration = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.sign_up(&second, &event, 1).await.status(), 201);
+        let res = app.post(&format!("/registrations/{registration}/cancel"), Some(&first.access), json!({})).await;
+        assert_eq!(res.status(), 200);
+
+        // Replayed from the start: every message once, numbered 1, 2, 3 …, in
+        // the order of cause and effect.
+        let mut socket = connect(&app, Some(&owner.access)).await;
+        let subscribed = subscribe(&mut socket, &format!("org:{org}"), Some(0)).await;
+        assert_eq!(subscribed["op"], "subscribed");
+        let total = subscribed["seq"].as_i64().unwrap();
+        let mut kinds = Vec::new();
+        for expected in 1..=total {
+            let message = next(&mut socket).await;
+            assert_eq!(message["seq"].as_i64(), Some(expected));
+            kinds.push(message["type"].as_str().unwrap().to_owned());
+        }
+        let cancelled = kinds.iter().position(|k| k == "registration.cancelled").expect("cancelled");
+        let promoted = kinds.iter().position(|k| k == "registration.promoted").expect("promoted");
+        assert!(cancelled < promoted, "cause before effect: {kinds:?}");
+    }
+}
+
+both_databases! {
+    async fn one_transaction_may_record_thousands_of_messages(kind) {
+        // A cancelled event tells every registered resident: one transaction,
+        // thousands of messages, stored and numbered in order.
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let res = app.post("/centres", Some(&admin.access), json!({"name": "多", "address": "x", "street": "y", "district": "z"})).await;
+        let topic = format!("centre:{}", res.json::<Value>().await.unwrap()["id"].as_str().unwrap());
+        let total = 15_000;
+        let t = topic.clone();
+        app.db
+            .write(move |c| {
+                for i in 0..total {
+                    mulin::live::outbox::publish(c, t.clone(), "announcement.posted", &json!({"n": i}));
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // Answered only once numbered (on PostgreSQL by the sequencer).
+        let mut socket = connect(&app, None).await;
+        assert_eq!(subscribe(&mut socket, &topic, None).await["seq"].as_i64(), Some(total));
+        send(&mut socket, json!({"op": "unsubscribe", "topic": topic})).await;
+        assert_eq!(next(&mut socket).await["op"], "unsubscribed");
+        assert_eq!(subscribe(&mut socket, &topic, Some(total - 3)).await["seq"].as_i64(), Some(total));
+        for n in (total - 3)..total {
+            let message = next(&mut socket).await;
+            assert_eq!((message["seq"].as_i64(), message["data"]["n"].as_i64()), (Some(n + 1), Some(n)));
+        }
     }
 }

@@ -234,7 +234,7 @@ both_databases! {
         }
         let resident = app.register("无关").await;
         let res = app.post(&format!("/events/{event}/cancel"), Some(&resident.access), json!({"reason": "x"})).await;
-        assert_problem(res, 404, "not_found").await;
+        assert_problem(res, 403, "forbidden").await;
         let res = app.post(&format!("/events/{event}/cancel"), Some(&owner.access), json!({"reason": "暴雨预警"})).await;
         let e: Value = res.json().await.unwrap();
         assert_eq!((e["status"].as_str(), e["cancel_reason"].as_str(), e["confirmed_count"].as_i64()), (Some("cancelled"), Some("暴雨预警"), Some(0)));
@@ -259,8 +259,9 @@ both_databases! {
 
         assert_problem(app.get(&format!("/registrations/{reg_id}"), Some(&bob.access)).await, 404, "not_found").await;
         assert_problem(app.post(&format!("/registrations/{reg_id}/cancel"), Some(&bob.access), json!({})).await, 404, "not_found").await;
-        assert_problem(app.get(&format!("/events/{event}/registrations"), Some(&owner_b.access)).await, 404, "not_found").await;
-        assert_problem(app.get(&format!("/events/{event}/registrations"), Some(&bob.access)).await, 404, "not_found").await;
+        // The event is public: outsiders may see it, not its roster (403, and no data).
+        assert_problem(app.get(&format!("/events/{event}/registrations"), Some(&owner_b.access)).await, 403, "forbidden").await;
+        assert_problem(app.get(&format!("/events/{event}/registrations"), Some(&bob.access)).await, 403, "forbidden").await;
         assert_eq!(app.get(&format!("/registrations/{reg_id}"), Some(&owner_a.access)).await.status(), 200);
 
         // Staff see the roster, but may not cancel for people.
@@ -281,5 +282,35 @@ both_databases! {
         assert!(text.contains("display_name,phone,party_size"));
         assert!(text.contains(&format!("*******{last4}")));
         assert!(!text.contains(&alice.phone), "no full phone number in the CSV");
+    }
+}
+
+both_databases! {
+    async fn sign_ups_racing_event_cancellations_in_one_organization_all_get_clear_answers(kind) {
+        // Residents of event B sign up for event A of the same organization
+        // while a manager cancels B: the cancellation tells each of them (their
+        // `me` topic) as the sign-ups announce to the organization's topic.
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "赛跑").await;
+        let residents = app.residents(40).await;
+        for round in 0..5 {
+            let a = app.published_event(&owner, &org, 100, json!({})).await;
+            let b = app.published_event(&owner, &org, 100, json!({})).await;
+            for r in &residents {
+                assert_eq!(app.sign_up(r, &b, 1).await.status(), 201);
+            }
+            let cancel_path = format!("/events/{b}/cancel");
+            let cancel = app.post(&cancel_path, Some(&owner.access), json!({"reason": "场地维修"}));
+            let sign_ups = futures_util::future::join_all(residents.iter().map(|r| app.sign_up(r, &a, 1)));
+            let (cancelled, signed) = tokio::join!(cancel, sign_ups);
+            assert_eq!(cancelled.status(), 200, "round {round}: the cancellation");
+            for res in signed {
+                assert_eq!(res.status(), 201, "round {round}: every sign-up answered, none failed");
+            }
+            let (ea, eb) = (app.event(&a).await, app.event(&b).await);
+            assert_eq!(ea["confirmed_count"].as_i64(), Some(40));
+            assert_eq!((eb["status"].as_str(), eb["confirmed_count"].as_i64()), (Some("cancelled"), Some(0)));
+        }
     }
 }

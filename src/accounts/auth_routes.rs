@@ -1,18 +1,21 @@
-//! `POST /auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`.
+//! `POST /auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`: an
+//! account's sign-up and sign-in, built on `auth`'s passwords, tokens and
+//! sessions.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::CurrentUser;
-use super::passwords::{self, Password};
-use super::ratelimit::{self, PER_PHONE};
-use super::sessions::{self, Rotation};
-use super::tokens::TokenKeys;
-use crate::accounts::{Phone, User, UserView, parse_locale, queries as users};
+use super::{Phone, Profile, User, UserView, parse_locale, queries as users};
+use crate::auth::CurrentUser;
+use crate::auth::passwords::{self, Password};
+use crate::auth::ratelimit::{self, PER_PHONE};
+use crate::auth::sessions::{self, Rotation};
+use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Problem};
+use crate::http::client::client_address;
 use crate::http::extract::Guarded;
 use crate::parse_fields;
 use crate::validate::{birth_year, text};
@@ -73,10 +76,7 @@ fn refresh_ttl(settings: &Settings) -> chrono::Duration {
 
 fn address_bucket(req: &HttpRequest, settings: &Settings) -> (String, u32) {
     (
-        format!(
-            "auth-addr:{}",
-            ratelimit::client_address(req, settings.behind_proxy)
-        ),
+        format!("auth-addr:{}", client_address(req, settings.behind_proxy)),
         settings.auth_rate_limit,
     )
 }
@@ -84,12 +84,13 @@ fn address_bucket(req: &HttpRequest, settings: &Settings) -> (String, u32) {
 async fn pair(
     db: &Db,
     keys: &TokenKeys,
+    profile: web::Data<Profile>,
     user_id: String,
     session_id: String,
     refresh_token: String,
 ) -> Result<TokenPair, ApiError> {
     let access_token = keys.issue_access(&user_id, &session_id)?;
-    let user = db.run(move |c| users::view(c, &user_id)).await?;
+    let user = db.run(move |c| profile.view(c, &user_id)).await?;
     Ok(TokenPair {
         user,
         access_token,
@@ -119,6 +120,7 @@ pub async fn register(
     req: HttpRequest,
     db: web::Data<Db>,
     keys: web::Data<TokenKeys>,
+    profile: web::Data<Profile>,
     settings: web::Data<Settings>,
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -160,7 +162,7 @@ pub async fn register(
             sessions::start(c, &user.id, ttl)
         })
         .await?;
-    let tokens = pair(&db, &keys, user_id, session_id, refresh_token).await?;
+    let tokens = pair(&db, &keys, profile, user_id, session_id, refresh_token).await?;
     Ok(HttpResponse::Created().json(tokens))
 }
 
@@ -178,6 +180,7 @@ pub async fn login(
     req: HttpRequest,
     db: web::Data<Db>,
     keys: web::Data<TokenKeys>,
+    profile: web::Data<Profile>,
     settings: web::Data<Settings>,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -207,7 +210,7 @@ pub async fn login(
     let ttl = refresh_ttl(&settings);
     let user_id = user.id.clone();
     let (session_id, refresh_token) = db.write(move |c| sessions::start(c, &user.id, ttl)).await?;
-    let tokens = pair(&db, &keys, user_id, session_id, refresh_token).await?;
+    let tokens = pair(&db, &keys, profile, user_id, session_id, refresh_token).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -224,6 +227,7 @@ pub async fn refresh(
     req: HttpRequest,
     db: web::Data<Db>,
     keys: web::Data<TokenKeys>,
+    profile: web::Data<Profile>,
     settings: web::Data<Settings>,
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -239,7 +243,7 @@ pub async fn refresh(
             session_id,
             refresh_token,
         } => {
-            let tokens = pair(&db, &keys, user_id, session_id, refresh_token).await?;
+            let tokens = pair(&db, &keys, profile, user_id, session_id, refresh_token).await?;
             Ok(HttpResponse::Ok().json(tokens))
         }
         Rotation::Invalid => Err(Code::Unauthenticated.into()),

@@ -1,0 +1,82 @@
+//! Who may see or run an event: the one rule every event route and the
+//! `event:` live topic use. Load the event (locked if asked), then:
+//! - anyone may see a published (or cancelled, or completed) event of a
+//!   verified organization; drafts, and events of organizations that are not
+//!   verified, only its members and platform admins;
+//! - a caller who may not see the event gets `404`, as if it did not exist;
+//! - a caller who may see it but lacks the role the action needs gets `403`.
+
+use super::queries;
+use super::{DRAFT, Event};
+use crate::auth::CurrentUser;
+use crate::db::DbConn;
+use crate::error::{ApiError, Code};
+use crate::organizations::{Organization, Role, VERIFIED, queries as orgs};
+
+/// What the caller means to do with the event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Read it.
+    See,
+    /// Staff work: rosters, check-in, attendance (any member).
+    Staff,
+    /// Run it: change, publish, cancel, undo (owners and managers).
+    Manager,
+}
+
+/// The event and the caller's standing in its organization.
+#[derive(Clone, Debug)]
+pub struct EventAccess {
+    pub event: Event,
+    pub organization: Organization,
+    /// The caller's role; `None` for outsiders and for admins who are not members.
+    pub role: Option<Role>,
+}
+
+impl EventAccess {
+    /// Owners, managers and platform admins.
+    pub fn manages(&self, user: &CurrentUser) -> bool {
+        user.is_admin || self.role.is_some_and(Role::manages)
+    }
+}
+
+/// Loads event `id` for `user` wanting `need`; with `lock`, the event's row is
+/// held until the transaction ends (see `queries::lock`).
+pub fn load(
+    conn: &mut DbConn,
+    id: &str,
+    user: Option<&CurrentUser>,
+    need: Need,
+    lock: bool,
+) -> Result<EventAccess, ApiError> {
+    let event = if lock {
+        queries::lock(conn, id)?
+    } else {
+        queries::find(conn, id)?.ok_or(ApiError::from(Code::NotFound))?
+    };
+    let organization =
+        orgs::find(conn, &event.organization_id)?.ok_or(ApiError::from(Code::NotFound))?;
+    let role = match user {
+        Some(u) => orgs::role_of(conn, &organization.id, &u.id)?,
+        None => None,
+    };
+    let admin = user.is_some_and(|u| u.is_admin);
+    let insider = admin || role.is_some();
+    let public = event.status != DRAFT && organization.status == VERIFIED;
+    if !public && !insider {
+        return Err(Code::NotFound.into());
+    }
+    let allowed = match need {
+        Need::See => true,
+        Need::Staff => insider,
+        Need::Manager => admin || role.is_some_and(Role::manages),
+    };
+    if !allowed {
+        return Err(Code::Forbidden.into());
+    }
+    Ok(EventAccess {
+        event,
+        organization,
+        role,
+    })
+}

@@ -1,0 +1,84 @@
+//! An event's live messages and its `event:{id}` topic: `event.counts` after
+//! every change to its seats or state, `board.changed` on its centre's topic
+//! when it happens there today, and the policy for who may follow it (the same
+//! rule as `GET /events/{id}`).
+
+use chrono::TimeZone;
+use serde_json::{Value, json};
+
+use super::access::{self, Need};
+use super::{Event, EventView, queries};
+use crate::centres::queries as centres;
+use crate::db::{self, DbConn, Tx};
+use crate::error::{ApiError, Code};
+use crate::live::outbox::publish;
+use crate::live::topics::{TopicPolicy, Viewer};
+
+/// The live counts of an event, as `event.counts` and snapshots carry them.
+pub fn counts(event: &Event) -> Value {
+    json!({
+        "capacity": event.capacity,
+        "confirmed": event.confirmed_seats,
+        "waitlisted": event.waitlist_seats,
+        "checked_in": event.checked_in_count,
+        "seats_left": event.seats_left(),
+    })
+}
+
+/// After any change to an event's seats or state: `event.counts` on its topic,
+/// and `board.changed` on its centre's topic when it happens today there.
+/// `event` is the event as the transaction left it.
+pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
+    let event_id = event.id.as_str();
+    publish(
+        tx,
+        format!("event:{event_id}"),
+        "event.counts",
+        &counts(event),
+    );
+    if let Some(centre_id) = &event.centre_id {
+        let tz = centres::find(tx, centre_id)?.map_or(chrono_tz::Asia::Shanghai, |c| c.tz());
+        let today = tz.from_utc_datetime(&db::now()).date_naive();
+        let day = tz.from_utc_datetime(&event.starts_at).date_naive();
+        if day == today {
+            publish(
+                tx,
+                format!("centre:{centre_id}"),
+                "board.changed",
+                &json!({"event_id": event_id}),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An event message to its own topic and its organization's, plus fresh counts.
+pub fn announce(tx: &mut Tx<'_>, view: &EventView, kind: &str) -> Result<(), ApiError> {
+    let data = serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))?;
+    publish(tx, format!("event:{}", view.id), kind, &data);
+    publish(tx, format!("org:{}", view.organization_id), kind, &data);
+    changed_by_id(tx, &view.id)
+}
+
+/// [`changed`] for an event read afresh.
+pub fn changed_by_id(tx: &mut Tx<'_>, event_id: &str) -> Result<(), ApiError> {
+    match queries::find(tx, event_id)? {
+        Some(event) => changed(tx, &event),
+        None => Ok(()),
+    }
+}
+
+/// `event:{id}`: whoever may see the event; the snapshot is its counts.
+pub struct EventTopic;
+
+impl TopicPolicy for EventTopic {
+    fn snapshot(&self, conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Value, ApiError> {
+        let access = access::load(conn, id, viewer.user.as_ref(), Need::See, false).map_err(
+            |e| match e {
+                ApiError::Problem(Code::Forbidden) => Code::NotFound.into(),
+                other => other,
+            },
+        )?;
+        Ok(counts(&access.event))
+    }
+}
