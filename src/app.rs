@@ -121,12 +121,15 @@ impl Application {
             source,
         })?;
         let workers = settings.workers;
-        let hub = live::hub::start(db.clone(), outbox.hub.clone());
+        // The hub and the sequencer read and number on connections of their
+        // own: live delivery must not wait behind a queue of requests.
+        let lane = |db: &Db| db.lane(1).map_err(|e| StartError::Database(e.to_string()));
+        let hub = live::hub::start(lane(&db)?, outbox.hub.clone());
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
             let instance = uuid::Uuid::new_v4().simple().to_string();
             live::sequencer::start(
-                db.clone(),
+                lane(&db)?,
                 outbox.sequencer.clone(),
                 outbox.rounds.clone(),
                 outbox.hub.clone(),

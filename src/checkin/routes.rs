@@ -99,19 +99,27 @@ pub async fn check_in(
     // signature checks are CPU work that must not hold up other writers.
     let (user, event_id) = (user, event_id.into_inner());
     let (who, eid) = (user.clone(), event_id.clone());
-    let (registration_id, method) = db
+    let (registration_id, method, repeat) = db
         .run(move |c| {
-            staff_only(c, &eid, &who)?;
-            target(
+            let access = staff_only(c, &eid, &who)?;
+            let (registration_id, method) = target(
                 c,
                 &keys,
                 &eid,
                 body.ticket.as_deref(),
                 body.registration_id.as_deref(),
-            )?
-            .map_err(ApiError::from)
+            )??;
+            let repeat = queries::repeat_scan(c, &access.event, &registration_id)?;
+            Ok((registration_id, method, repeat))
         })
         .await?;
+    if let Some(checkin) = repeat {
+        return Ok(HttpResponse::Ok().json(CheckinResult {
+            result: "already_checked_in".into(),
+            checkin: checkin.into(),
+            registration: None,
+        }));
+    }
     let (outcome, view) = db
         .write(move |c| {
             let event = events::lock(c, &event_id)?;

@@ -146,6 +146,7 @@ const NUMBERING_WAIT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    manager: Manager,
     backend: &'static str,
     /// SQLite's one writer with group commit; `None` on PostgreSQL, where each
     /// write runs on a pooled connection.
@@ -164,14 +165,32 @@ impl Db {
             .build(manager.clone())?;
         let outbox: Arc<OnceLock<Arc<dyn Outbox>>> = Arc::default();
         let writer = match backend {
-            "sqlite" => Some(Writer::start(manager, outbox.clone()).map_err(ConnectError::Thread)?),
+            "sqlite" => {
+                Some(Writer::start(manager.clone(), outbox.clone()).map_err(ConnectError::Thread)?)
+            }
             _ => None,
         };
         Ok(Db {
             pool,
+            manager,
             backend,
             writer,
             outbox,
+        })
+    }
+
+    /// The same database through `size` connections of its own, for a
+    /// background task (the hub, the sequencer) that must not queue behind the
+    /// requests for the shared pool's connections. Writes still go through the
+    /// one SQLite writer.
+    pub fn lane(&self, size: u32) -> Result<Db, ConnectError> {
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .connection_timeout(self.pool.connection_timeout())
+            .build(self.manager.clone())?;
+        Ok(Db {
+            pool,
+            ..self.clone()
         })
     }
 

@@ -19,7 +19,10 @@ use crate::db::Db;
 use crate::error::ApiError;
 
 /// Frames a connection may have waiting before it counts as a slow consumer.
-pub const QUEUE: usize = 256;
+/// Frames are shared between subscribers, so a slot costs a pointer; the
+/// queue holds four read batches, so one large commit (a 500-scan offline
+/// batch) does not close a healthy client that is still reading.
+pub const QUEUE: usize = 4 * BATCH as usize;
 pub const SLOW_CONSUMER: u16 = 4008;
 /// A display whose token was revoked.
 pub const REVOKED: u16 = 4003;
@@ -392,6 +395,8 @@ impl Hub {
             if !more {
                 return Ok(());
             }
+            // Let the connections drain what they were given before the next batch.
+            tokio::task::yield_now().await;
         }
     }
 }
