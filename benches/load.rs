@@ -573,6 +573,7 @@ async fn tickets_for(db: &Db, event: &str, registrations: &[String]) -> Vec<Stri
                     evt: event.clone(),
                     party_size: 1,
                     exp: (db::now() + Span::days(1)).and_utc().timestamp(),
+                    typ: None,
                 })
             })
             .collect()

@@ -150,7 +150,9 @@ impl Application {
         let tickets = web::Data::new(tickets);
         let settings = web::Data::new(settings);
         let profile = web::Data::new(
-            crate::accounts::Profile::new().with(crate::organizations::profile::Memberships),
+            crate::accounts::Profile::new()
+                .with(crate::organizations::profile::Memberships)
+                .with(crate::volunteers::profile::VolunteerProfile),
         );
         let metrics = web::Data::new(metrics::Metrics::new());
         let mut server = HttpServer::new(move || {
@@ -258,6 +260,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::centres::routes::configure)
                 .configure(crate::events::routes::configure)
                 .configure(crate::registrations::routes::configure)
+                .configure(crate::volunteers::routes::configure)
                 .configure(crate::checkin::routes::configure)
                 .configure(crate::checkin::qr::configure)
                 .configure(crate::checkin::door::configure)

@@ -15,6 +15,9 @@ use crate::events::input::EventFields;
 use crate::events::{Event, PUBLISHED, queries as events};
 use crate::organizations::{Organization, Role, VERIFIED, queries as orgs};
 use crate::registrations::seats;
+use crate::volunteers::{
+    APPROVED, Application, HoursRecord, Shift, Volunteer, queries as vq, tenths_of,
+};
 
 pub const PASSWORD: &str = "mulin-demo-2026";
 
@@ -137,6 +140,96 @@ fn activity(
     event
 }
 
+/// Three past weeks of the organization's activity with a volunteer shift
+/// each, and `volunteers` (residents who opted in) signed in and out at the
+/// door by `staff`: verified hours for records, certificates and exports.
+fn volunteer_weeks(
+    c: &mut Tx<'_>,
+    org: &Organization,
+    centre: &Centre,
+    title: &str,
+    category: &str,
+    staff_id: &str,
+    volunteers: &[User],
+) -> Result<(), ApiError> {
+    let now = db::now();
+    for (n, resident) in volunteers.iter().enumerate() {
+        vq::insert_volunteer(
+            c,
+            &Volunteer {
+                user_id: resident.id.clone(),
+                volunteer_no: format!("V20260000{n:02}"),
+                skills: r#"["送餐","陪伴老人"]"#.into(),
+                availability: Some("工作日上午".into()),
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+    }
+    for week in 1..=3 {
+        let event = activity(org, centre, title, category, -7 * week, 11, 30);
+        events::insert(c, &event)?;
+        let shift = Shift {
+            id: uuid::Uuid::new_v4().to_string(),
+            event_id: event.id.clone(),
+            organization_id: org.id.clone(),
+            role: "送餐志愿者".into(),
+            starts_at: event.starts_at - Duration::minutes(60),
+            ends_at: event.ends_at,
+            slots: 5,
+            approved: i32::try_from(volunteers.len()).unwrap_or(0),
+            served_group: "独居老人".into(),
+            content: "分装午餐并送到老人家中".into(),
+            auto_approve: true,
+            created_by: org.created_by.clone(),
+            created_at: now,
+        };
+        vq::insert_shift(c, &shift)?;
+        for (n, resident) in volunteers.iter().enumerate() {
+            vq::insert_application(
+                c,
+                &Application {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    shift_id: shift.id.clone(),
+                    user_id: resident.id.clone(),
+                    status: APPROVED.into(),
+                    decided_by: None,
+                    decided_at: Some(now),
+                    created_at: now,
+                },
+            )?;
+            let signed_in = shift.starts_at + Duration::minutes(5 * i64::try_from(n).unwrap_or(0));
+            let signed_out = shift.ends_at - Duration::minutes(10);
+            let day = centre.tz().from_utc_datetime(&signed_in).date_naive();
+            vq::sign_in(c, &shift.id, &resident.id, day, signed_in, staff_id)?;
+            if let Some((pair, _)) = vq::open_pair(c, &shift.id, &resident.id)? {
+                vq::sign_out(c, &pair, signed_out, staff_id)?;
+            }
+            vq::insert_hours(
+                c,
+                &HoursRecord {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    shift_id: shift.id.clone(),
+                    organization_id: org.id.clone(),
+                    user_id: resident.id.clone(),
+                    day,
+                    tenths: tenths_of(&[(signed_in, signed_out)], (shift.starts_at, shift.ends_at)),
+                    backfilled: false,
+                    reason: None,
+                    in_at: None,
+                    out_at: None,
+                    recorded_by: staff_id.into(),
+                    verified_by: Some(staff_id.into()),
+                    verified_at: Some(signed_out),
+                    created_at: signed_out,
+                    updated_at: signed_out,
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Seeds the demo data when the database has no users; `None` otherwise.
 pub fn seed(c: &mut Tx<'_>) -> Result<Option<Vec<Login>>, ApiError> {
     let existing: i64 = crate::db::schema::users::table
@@ -228,6 +321,17 @@ pub fn seed(c: &mut Tx<'_>) -> Result<Option<Vec<Login>>, ApiError> {
 
         // A week of activities, the first one today, with a few residents signed up.
         let centre = &all_centres[i % all_centres.len()];
+        if i == 0 {
+            volunteer_weeks(
+                c,
+                &org,
+                centre,
+                title,
+                event_category,
+                &staff.id,
+                &residents[..3],
+            )?;
+        }
         for day in 0..7 {
             let event = activity(&org, centre, title, event_category, day, hour, capacity);
             events::insert(c, &event)?;

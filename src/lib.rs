@@ -21,3 +21,4 @@ pub mod openapi;
 pub mod organizations;
 pub mod registrations;
 pub mod validate;
+pub mod volunteers;

@@ -7,7 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, centres, checkin, displays, error, events, health, live, organizations, registrations,
+    accounts, centres, checkin, displays, error, events, health, live, organizations,
+    registrations, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -68,6 +69,22 @@ use crate::{
         displays::board::board,
         displays::announcements::post,
         displays::announcements::remove,
+        volunteers::routes::opt_in,
+        volunteers::routes::mine,
+        volunteers::shifts::create,
+        volunteers::shifts::list,
+        volunteers::shifts::apply,
+        volunteers::shifts::applications,
+        volunteers::shifts::approve,
+        volunteers::shifts::reject,
+        volunteers::door::attendance,
+        volunteers::door::backfill,
+        volunteers::door::verify,
+        volunteers::records::mine,
+        volunteers::records::of_org,
+        volunteers::records::csv,
+        volunteers::certificates::issue,
+        volunteers::certificates::show,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -81,6 +98,7 @@ use crate::{
         (name = "check-in", description = "Tickets, scanning at the door, walk-ins, offline sync, attendance"),
         (name = "live", description = "Live updates over a WebSocket"),
         (name = "displays", description = "Centre screens: managers, displays, announcements, the board"),
+        (name = "volunteers", description = "Volunteers, shifts, service hours and certificates"),
         (name = "operations", description = "Probes"),
     )
 )]

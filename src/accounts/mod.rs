@@ -79,7 +79,18 @@ pub struct UserView {
     pub is_admin: bool,
     // Filled in by the organizations' profile section.
     pub memberships: Vec<MembershipView>,
+    /// Filled in by the volunteers' profile section; `null` until the user opts in.
+    pub volunteer: Option<VolunteerSummary>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The user's volunteer profile as `/me` shows it (the full one, with the
+/// door code, is `GET /me/volunteer`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VolunteerSummary {
+    pub volunteer_no: String,
+    pub skills: Vec<String>,
+    pub availability: Option<String>,
 }
 
 impl UserView {
@@ -94,6 +105,7 @@ impl UserView {
             accessibility_needs: user.accessibility_needs,
             is_admin: user.is_admin,
             memberships: Vec::new(),
+            volunteer: None,
             created_at: user.created_at.and_utc(),
         }
     }

@@ -29,6 +29,22 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<User, ApiError> {
         .first(conn)?)
 }
 
+/// The display names of `ids` (missing ids are left out).
+pub fn display_names(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn find_by_phone(conn: &mut DbConn, phone: &Phone) -> Result<Option<User>, ApiError> {
     Ok(users::table
         .filter(users::phone.eq(phone.as_str()))

@@ -48,6 +48,7 @@ fn issue(
         evt: r.event_id.clone(),
         party_size: r.party_size,
         exp: (event.ends_at + TICKET_GRACE).and_utc().timestamp(),
+        typ: None,
     };
     Ok(Ticket {
         token: keys.sign(&claims)?,

@@ -48,6 +48,17 @@ pub enum Code {
     EventCancelled,
     OutsideCheckinWindow,
     WrongEvent,
+    AlreadyVolunteer,
+    NotVolunteer,
+    ShiftFull,
+    AlreadyApplied,
+    NotApproved,
+    AlreadySignedIn,
+    NotSignedIn,
+    TooManyPairs,
+    OutsideShiftWindow,
+    InvalidTransition,
+    OverlappingRecord,
     RateLimited,
     TooManyConnections,
     ServiceUnavailable,
@@ -77,7 +88,18 @@ impl Code {
             | NotConfirmed
             | EventCancelled
             | OutsideCheckinWindow
-            | WrongEvent => StatusCode::CONFLICT,
+            | WrongEvent
+            | AlreadyVolunteer
+            | NotVolunteer
+            | ShiftFull
+            | AlreadyApplied
+            | NotApproved
+            | AlreadySignedIn
+            | NotSignedIn
+            | TooManyPairs
+            | OutsideShiftWindow
+            | InvalidTransition
+            | OverlappingRecord => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ValidationFailed | IdempotencyKeyReused | NotEligible | PartyTooLarge
@@ -122,6 +144,17 @@ impl Code {
             EventCancelled => "event_cancelled",
             OutsideCheckinWindow => "outside_checkin_window",
             WrongEvent => "wrong_event",
+            AlreadyVolunteer => "already_volunteer",
+            NotVolunteer => "not_volunteer",
+            ShiftFull => "shift_full",
+            AlreadyApplied => "already_applied",
+            NotApproved => "not_approved",
+            AlreadySignedIn => "already_signed_in",
+            NotSignedIn => "not_signed_in",
+            TooManyPairs => "too_many_pairs",
+            OutsideShiftWindow => "outside_shift_window",
+            InvalidTransition => "invalid_transition",
+            OverlappingRecord => "overlapping_record",
             RateLimited => "rate_limited",
             TooManyConnections => "too_many_connections",
             ServiceUnavailable => "service_unavailable",
@@ -135,9 +168,16 @@ impl Code {
 pub enum Invalid {
     Required,
     Blank,
-    TooShort { min: usize },
-    TooLong { max: usize },
-    OutOfRange { min: i64, max: i64 },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
     OneOf(&'static [&'static str]),
     Phone,
     Timezone,
@@ -149,6 +189,8 @@ pub enum Invalid {
     TooFarAhead,
     NotAfter(&'static str),
     NotBefore(&'static str),
+    /// Not within 12 hours of the activity it belongs to.
+    OutsideEvent,
     Unknown,
 }
 

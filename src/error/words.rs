@@ -226,6 +226,83 @@ impl Code {
                 ),
                 ("非本场活动", "该票码属于其他活动。"),
             ),
+            AlreadyVolunteer => (
+                (
+                    "Already a volunteer",
+                    "You are already registered as a volunteer.",
+                ),
+                ("已是志愿者", "您已登记为志愿者。"),
+            ),
+            NotVolunteer => (
+                (
+                    "Not a volunteer",
+                    "Register as a volunteer first (POST /me/volunteer).",
+                ),
+                ("尚未登记为志愿者", "请先登记成为志愿者。"),
+            ),
+            ShiftFull => (
+                ("Shift full", "Every place on this shift is taken."),
+                ("岗位已满", "该志愿岗位名额已满。"),
+            ),
+            AlreadyApplied => (
+                (
+                    "Already applied",
+                    "You have already applied for this shift.",
+                ),
+                ("已报名该岗位", "您已申请过该志愿岗位。"),
+            ),
+            NotApproved => (
+                (
+                    "Not approved for this shift",
+                    "This volunteer has no approved place on this shift.",
+                ),
+                ("未获批准", "该志愿者未获准参加此岗位。"),
+            ),
+            AlreadySignedIn => (
+                (
+                    "Already signed in",
+                    "This volunteer is already signed in on this shift; sign out first.",
+                ),
+                ("已签到", "该志愿者已在此岗位签到，请先签退。"),
+            ),
+            NotSignedIn => (
+                (
+                    "Not signed in",
+                    "This volunteer is not signed in on this shift.",
+                ),
+                ("尚未签到", "该志愿者未在此岗位签到。"),
+            ),
+            TooManyPairs => (
+                (
+                    "Too many sign-ins",
+                    "At most three sign-ins and sign-outs per shift per day; use a back-filled record.",
+                ),
+                ("签到次数过多", "每个岗位每天最多签到签退三次，请补录。"),
+            ),
+            OutsideShiftWindow => (
+                (
+                    "Outside the shift",
+                    "Sign-in opens two hours before the shift and closes when it ends.",
+                ),
+                (
+                    "不在岗位时间内",
+                    "签到在岗位开始前两小时开放，岗位结束时关闭。",
+                ),
+            ),
+            InvalidTransition => (
+                (
+                    "Not possible in this state",
+                    "This change is not possible in the current state.",
+                ),
+                ("当前状态下无法操作", "当前状态下不能进行此操作。"),
+            ),
+            OverlappingRecord => (
+                (
+                    "Overlapping record",
+                    "These times overlap hours already recorded for this volunteer on this shift.",
+                ),
+                ("时间重叠", "该时段与已记录的服务时间重叠。"),
+            ),
             RateLimited => (
                 (
                     "Too many attempts",
@@ -318,6 +395,10 @@ impl Invalid {
             (Invalid::NotAfter(other), Locale::ZhCn) => format!("须晚于 {other}"),
             (Invalid::NotBefore(other), Locale::En) => format!("must not be later than {other}"),
             (Invalid::NotBefore(other), Locale::ZhCn) => format!("不能晚于 {other}"),
+            (Invalid::OutsideEvent, Locale::En) => {
+                "must lie within 12 hours of the activity".into()
+            }
+            (Invalid::OutsideEvent, Locale::ZhCn) => "须在活动前后 12 小时之内".into(),
         }
     }
 }

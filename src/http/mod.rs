@@ -3,6 +3,7 @@
 //! catch-all that turns any bare error status into problem+json.
 
 pub mod client;
+pub mod csv;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;

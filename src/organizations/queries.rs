@@ -141,6 +141,19 @@ pub fn count_owners(conn: &mut DbConn, org_id: &str) -> Result<i64, ApiError> {
         .get_result(conn)?)
 }
 
+/// The organization's person in charge (负责人) as certificates name it: its
+/// first owner.
+pub fn person_in_charge(conn: &mut DbConn, org_id: &str) -> Result<Option<String>, ApiError> {
+    Ok(memberships::table
+        .inner_join(users::table)
+        .filter(memberships::organization_id.eq(org_id))
+        .filter(memberships::role.eq(Role::Owner.as_str()))
+        .order((memberships::created_at.asc(), memberships::user_id.asc()))
+        .select(users::display_name)
+        .first(conn)
+        .optional()?)
+}
+
 pub fn members(conn: &mut DbConn, org_id: &str) -> Result<Vec<MemberView>, ApiError> {
     let rows: Vec<(String, String, String)> = memberships::table
         .inner_join(users::table)

@@ -12,6 +12,7 @@ use crate::accounts::phone::mask;
 use crate::db::DbConn;
 use crate::db::schema::{checkins, registrations, users};
 use crate::error::ApiError;
+use crate::http::csv::{self, cell};
 use crate::http::pagination::Page;
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -153,48 +154,35 @@ pub fn load(
         .collect())
 }
 
-/// A cell safe to open in a spreadsheet: formulas are neutralised.
-fn cell(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    }
-}
-
 /// The roster as CSV (UTF-8 with a byte-order mark, so spreadsheet programs
 /// show the Chinese names correctly).
 pub fn to_csv(entries: &[RosterEntry]) -> Result<Vec<u8>, ApiError> {
-    let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let fail = |e: csv::Error| ApiError::internal(format!("writing csv: {e}"));
-    out.write_record([
-        "display_name",
-        "phone",
-        "party_size",
-        "status",
-        "waitlist_position",
-        "accessibility_needs",
-        "note",
-        "checked_in_at",
-        "registered_at",
-    ])
-    .map_err(fail)?;
-    for e in entries {
-        out.write_record([
-            cell(&e.display_name),
-            e.phone.clone(),
-            e.party_size.to_string(),
-            e.status.clone(),
-            e.waitlist_position
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            cell(e.accessibility_needs.as_deref().unwrap_or_default()),
-            cell(e.note.as_deref().unwrap_or_default()),
-            e.checked_in_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            e.created_at.to_rfc3339(),
-        ])
-        .map_err(fail)?;
-    }
-    out.into_inner()
-        .map_err(|e| ApiError::internal(format!("writing csv: {e}")))
+    csv::file(
+        &[
+            "display_name",
+            "phone",
+            "party_size",
+            "status",
+            "waitlist_position",
+            "accessibility_needs",
+            "note",
+            "checked_in_at",
+            "registered_at",
+        ],
+        entries.iter().map(|e| {
+            vec![
+                cell(&e.display_name),
+                e.phone.clone(),
+                e.party_size.to_string(),
+                e.status.clone(),
+                e.waitlist_position
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                cell(e.accessibility_needs.as_deref().unwrap_or_default()),
+                cell(e.note.as_deref().unwrap_or_default()),
+                e.checked_in_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                e.created_at.to_rfc3339(),
+            ]
+        }),
+    )
 }

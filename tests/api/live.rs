@@ -12,10 +12,10 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::both_databases;
 use crate::helpers::*;
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, token: Option<&str>) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: Option<&str>) -> Socket {
     let url = format!("{}/api/v1/live", app.address.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     if let Some(token) = token {
@@ -38,7 +38,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next JSON text frame (pings are skipped), within five seconds.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -51,7 +51,7 @@ async fn next(socket: &mut Socket) -> Value {
     }
 }
 
-async fn subscribe(socket: &mut Socket, topic: &str, since: Option<i64>) -> Value {
+pub(crate) async fn subscribe(socket: &mut Socket, topic: &str, since: Option<i64>) -> Value {
     let mut message = json!({"op": "subscribe", "topic": topic});
     if let Some(since) = since {
         message["since"] = json!(since);

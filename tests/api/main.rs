@@ -19,3 +19,4 @@ mod migrations;
 mod openapi;
 mod organizations;
 mod registrations;
+mod volunteers;
