@@ -17,7 +17,10 @@ use crate::{
         version = "1",
         description = "Mulin (睦邻): residents join the activities of their neighbourhood's \
                        social organizations; staff run them; centre screens show them live. \
-                       Errors are application/problem+json with a stable `code`.",
+                       Errors are application/problem+json with a stable `code`. \
+                       A body that is not JSON, or has a field the route does not know, is \
+                       `400 invalid_body`; a field of the wrong type or a missing required one \
+                       is `422 validation_failed`, named in `errors`.",
     ),
     paths(
         health::healthz,

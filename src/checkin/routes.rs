@@ -14,6 +14,7 @@ use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::access::{self as event_access, Need};
 use crate::events::queries as events;
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::registrations::{EventSummary, Registration, RegistrationView};
 use crate::validate::text;
 
@@ -88,7 +89,7 @@ pub fn device(value: Option<&str>) -> Result<Option<String>, ApiError> {
         (status = 422, description = "`invalid_ticket`", body = Problem),
     ))]
 pub async fn check_in(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CheckinBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CheckinBody>>,
     db: web::Data<Db>,
     keys: web::Data<TicketKeys>,
     event_id: web::Path<String>,
@@ -224,7 +225,7 @@ pub const MAX_BATCH: usize = 500;
         (status = 422, description = "`validation_failed` (over 500 scans, bad times)", body = Problem),
     ))]
 pub async fn batch(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<BatchBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<BatchBody>>,
     db: web::Data<Db>,
     keys: web::Data<TicketKeys>,
     event_id: web::Path<String>,

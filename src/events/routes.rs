@@ -15,6 +15,7 @@ use crate::centres::queries as centres;
 use crate::db::{self, Db, DbConn, Tx};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::organizations::VERIFIED;
 use crate::organizations::access::{self, Need};
@@ -86,7 +87,7 @@ pub struct SeriesCreated {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn create(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CreateEvent>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CreateEvent>>,
     db: web::Data<Db>,
     org_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -242,7 +243,7 @@ fn lock_for_manager(
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn patch(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<PatchEvent>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<PatchEvent>>,
     db: web::Data<Db>,
     seats: web::Data<dyn Seats>,
     id: web::Path<String>,
@@ -345,7 +346,7 @@ pub struct CancelEvent {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn cancel(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CancelEvent>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CancelEvent>>,
     db: web::Data<Db>,
     seats: web::Data<dyn Seats>,
     id: web::Path<String>,

@@ -1,5 +1,6 @@
-//! Extractor configuration: bodies over 64 KiB, non-JSON bodies, unknown fields
-//! and malformed queries become problem+json with their stable codes, and any
+//! Extractor configuration: bodies over 64 KiB, non-JSON bodies and malformed
+//! queries become problem+json with their stable codes (bodies that are JSON but
+//! not of the route's shape are explained by `http::json`), and any
 //! bare error status left by the framework (404 for an unknown route, 405…) is
 //! rewritten as problem+json too.
 
@@ -46,17 +47,21 @@ pub fn json_error(err: JsonPayloadError) -> ApiError {
         }
         JsonPayloadError::ContentType => Code::UnsupportedMediaType.into(),
         JsonPayloadError::Payload(PayloadError::Overflow) => Code::PayloadTooLarge.into(),
-        JsonPayloadError::Deserialize(e) => ApiError::InvalidBody(e.to_string()),
-        other => ApiError::InvalidBody(other.to_string()),
+        // The parser's message may quote the client's values: only its
+        // position is kept, for the log.
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::InvalidBody(format!("not JSON, line {} column {}", e.line(), e.column()))
+        }
+        JsonPayloadError::Payload(_) => ApiError::InvalidBody("the body could not be read".into()),
+        _ => ApiError::InvalidBody("the body could not be read as JSON".into()),
     }
 }
 
+/// A query that does not parse is `400 invalid_query`; the parser's message,
+/// which may quote the client's values, is dropped.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
-        let QueryPayloadError::Deserialize(e) = err else {
-            return ApiError::InvalidQuery(err.to_string()).into();
-        };
-        ApiError::InvalidQuery(e.to_string()).into()
+    web::QueryConfig::default().error_handler(|_err: QueryPayloadError, _req| {
+        ApiError::InvalidQuery("a parameter does not parse".into()).into()
     })
 }
 

@@ -13,6 +13,7 @@ use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::access::{self as event_access, Need};
 use crate::events::queries as events;
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::validate::{int_in, optional_text};
 
@@ -67,7 +68,7 @@ fn view(conn: &mut DbConn, r: super::Registration) -> Result<RegistrationView, A
         (status = 422, description = "`not_eligible`, `party_too_large`, `validation_failed`", body = Problem),
     ))]
 pub async fn register(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<RegisterBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<RegisterBody>>,
     db: web::Data<Db>,
     event_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
