@@ -14,7 +14,7 @@ use crate::auth::sessions::{self, Rotation};
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{self, Db};
-use crate::error::{ApiError, Code, Problem};
+use crate::error::{ApiError, Code, Problem, Why};
 use crate::http::client::client_address;
 use crate::http::extract::Guarded;
 use crate::http::json::Json;
@@ -236,7 +236,7 @@ pub async fn refresh(
     ratelimit::check(&db, vec![address_bucket(&req, &settings)]).await?;
     let token = body.into_inner().refresh_token;
     if token.len() > 256 {
-        return Err(Code::Unauthenticated.into());
+        return Err(not_a_refresh_token());
     }
     let ttl = refresh_ttl(&settings);
     match db.write(move |c| sessions::rotate(c, &token, ttl)).await? {
@@ -248,12 +248,17 @@ pub async fn refresh(
             let tokens = pair(&db, &keys, profile, user_id, session_id, refresh_token).await?;
             Ok(HttpResponse::Ok().json(tokens))
         }
-        Rotation::Invalid => Err(Code::Unauthenticated.into()),
+        Rotation::Invalid => Err(not_a_refresh_token()),
         Rotation::Reused => {
             tracing::warn!("a rotated refresh token was presented again; session revoked");
             Err(Code::RefreshTokenReused.into())
         }
     }
+}
+
+/// `401 unauthenticated` that speaks of the refresh token, not the access token.
+fn not_a_refresh_token() -> ApiError {
+    ApiError::explained(Code::Unauthenticated, Why::RefreshTokenInvalid)
 }
 
 /// Ends this login: its refresh token and access tokens stop working.

@@ -65,7 +65,14 @@ fn target(
             Err(e) => Err(e),
         },
         (None, Some(id)) => Ok(Ok((id.to_owned(), MANUAL))),
-        _ => Err(ApiError::field("ticket", Invalid::Required)),
+        (None, None) => Err(ApiError::field(
+            "ticket",
+            Invalid::OneRequired("registration_id"),
+        )),
+        (Some(_), Some(_)) => Err(ApiError::field(
+            "ticket",
+            Invalid::NotBoth("registration_id"),
+        )),
     }
 }
 
@@ -86,7 +93,7 @@ pub fn device(value: Option<&str>) -> Result<Option<String>, ApiError> {
         (status = 403, description = "`forbidden` (not staff)", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`registration_cancelled`, `not_confirmed`, `event_cancelled`, `outside_checkin_window`, `wrong_event`", body = Problem),
-        (status = 422, description = "`invalid_ticket`", body = Problem),
+        (status = 422, description = "`invalid_ticket`; `validation_failed` (both or neither of `ticket` and `registration_id`)", body = Problem),
     ))]
 pub async fn check_in(
     Guarded(user, body): Guarded<CurrentUser, Json<CheckinBody>>,

@@ -62,8 +62,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// A body whose fields are all optional: no body at all, or an empty one
-/// (whatever its content type), is `T::default()`; anything else is `Json<T>`.
+/// A body whose fields are all optional: no body at all, an empty one
+/// (whatever its content type) or `null` is `T::default()`; anything else is
+/// read as `Json<T>`.
 #[derive(Debug)]
 pub struct JsonOrEmpty<T>(pub T);
 
@@ -81,8 +82,8 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for JsonOrEmpty<T> {
         if has_no_body(req) {
             return Box::pin(async { Ok(JsonOrEmpty(T::default())) });
         }
-        let body = Json::<T>::from_request(req, payload);
-        Box::pin(async move { Ok(JsonOrEmpty(body.await?.0)) })
+        let body = Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move { Ok(JsonOrEmpty(body.await?.0.unwrap_or_default())) })
     }
 }
 

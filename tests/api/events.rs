@@ -125,6 +125,14 @@ both_databases! {
             .await;
         let problem = assert_problem(res, 422, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "ends_at");
+        // Either a centre or a place, both optional on their own.
+        let res = app
+            .request(reqwest::Method::POST, &format!("/organizations/{org}/events"), Some(&owner.access))
+            .header("accept-language", "en")
+            .json(&json!({"title": "无处", "category": "other", "starts_at": hours_from_now(5), "ends_at": hours_from_now(6), "capacity": 10}))
+            .send().await.unwrap();
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"], json!([{"field": "location", "message": "this or centre_id is required"}]));
         let res = app
             .post(&format!("/organizations/{org}/events"), Some(&owner.access), json!({
                 "title": "无地点", "category": "other", "starts_at": hours_from_now(5), "ends_at": hours_from_now(6), "capacity": 10, "centre_id": uuid::Uuid::new_v4().to_string()
