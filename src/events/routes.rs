@@ -9,7 +9,9 @@ use super::access::{self as event_access, EventAccess};
 use super::input::{CreateEvent, EventFields, PatchEvent, RepeatSpec, timestamp};
 use super::live::announce;
 use super::queries::{self, Filters};
-use super::{CANCELLED, COMPLETED, DRAFT, Event, EventView, PUBLISHED, Seats, recurrence};
+use super::{
+    CANCELLED, CATEGORIES, COMPLETED, DRAFT, Event, EventView, PUBLISHED, Seats, recurrence,
+};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::centres::queries as centres;
 use crate::db::{self, Db, DbConn, Tx};
@@ -158,7 +160,7 @@ pub struct ListQuery {
     responses(
         (status = 200, body = Paged<EventView>),
         (status = 400, description = "`invalid_query`", body = Problem),
-        (status = 422, description = "`validation_failed`", body = Problem),
+        (status = 422, description = "`validation_failed` (an unknown `category`, a bad time)", body = Problem),
     ))]
 pub async fn list(
     db: web::Data<Db>,
@@ -179,7 +181,13 @@ pub async fn list(
         to: parse_time("to", q.to)?,
         centre_id: q.centre_id,
         organization_id: q.organization_id,
-        category: q.category,
+        category: q
+            .category
+            .map(|c| match CATEGORIES.contains(&c.as_str()) {
+                true => Ok(c),
+                false => Err(ApiError::field("category", Invalid::OneOf(CATEGORIES))),
+            })
+            .transpose()?,
         q: q.q
             .map(|s| s.trim().chars().take(100).collect::<String>())
             .filter(|s| !s.is_empty()),

@@ -73,20 +73,42 @@ pub fn payload_config() -> web::PayloadConfig {
     web::PayloadConfig::new(BODY_LIMIT)
 }
 
+/// The methods a path allows, for the `Allow` header of a `405`. `app`
+/// registers it as app data, from the OpenAPI document (which lives above
+/// this floor).
+#[derive(Clone, Copy)]
+pub struct AllowedMethods(pub fn(&str) -> Vec<&'static str>);
+
 /// Middleware: any 4xx/5xx answer that is not already problem+json (the router's
-/// 404 and 405, a framework-level 413…) is replaced by the problem for its status.
+/// 404 and 405, a framework-level 413…) is replaced by the problem for its
+/// status, and a `405` says what the path allows.
 pub async fn problems_everywhere(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let res = next.call(req).await?;
+    let mut res = as_problem(next.call(req).await?);
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::ALLOW)
+    {
+        let allowed = res
+            .request()
+            .app_data::<AllowedMethods>()
+            .map(|allowed| allowed.0(res.request().path()))
+            .unwrap_or_default();
+        if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+            res.headers_mut().insert(header::ALLOW, value);
+        }
+    }
+    Ok(res)
+}
+
+fn as_problem(res: ServiceResponse<impl MessageBody + 'static>) -> ServiceResponse<BoxBody> {
     let status = res.status();
     let is_problem = res
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if status.as_u16() < 400 || is_problem {
-        return Ok(res.map_into_boxed_body());
+        return res.map_into_boxed_body();
     }
     let code = match status {
         StatusCode::NOT_FOUND => Code::NotFound,
@@ -104,7 +126,7 @@ pub async fn problems_everywhere(
         ApiError::from(code)
     };
     let (req, _) = res.into_parts();
-    Ok(ServiceResponse::new(req, error.error_response()))
+    ServiceResponse::new(req, error.error_response())
 }
 
 /// `Guarded(guard, value)`: extracts `G` (who is calling) to completion before

@@ -65,9 +65,17 @@ both_databases! {
         assert_eq!(mine["items"], json!([]));
 
         assert_problem(app.get("/no/such/route", None).await, 404, "not_found").await;
+        // A known path asked with the wrong method: 405 with what it allows.
         let res = app.request(Method::PUT, "/organizations", Some(&user.access)).send().await.unwrap();
-        assert!(res.status().is_client_error());
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+        assert_eq!(res.headers()["allow"], "GET, POST");
+        assert_problem(res, 405, "method_not_allowed").await;
+        let res = app.request(Method::PUT, "/events", None).send().await.unwrap();
+        assert_eq!(res.headers()["allow"], "GET");
+        assert_problem(res, 405, "method_not_allowed").await;
+        let res = app.request(Method::DELETE, &format!("/events/{}", uuid::Uuid::new_v4()), Some(&user.access)).send().await.unwrap();
+        assert_eq!(res.headers()["allow"], "GET, PATCH");
+        assert_problem(res, 405, "method_not_allowed").await;
+        assert_problem(app.request(Method::PUT, "/no/such/route", None).send().await.unwrap(), 404, "not_found").await;
         let res = app.request(Method::POST, "/organizations", Some(&user.access)).header("idempotency-key", "").json(&json!({})).send().await.unwrap();
         assert_problem(res, 400, "invalid_idempotency_key").await;
         let res = app.request(Method::POST, "/organizations", Some(&user.access)).header("idempotency-key", "k".repeat(256)).json(&json!({})).send().await.unwrap();
