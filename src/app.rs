@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::tokens::{self, TokenKeys};
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::db::{Backend, Db, migrations};
-use crate::error::{ApiError, Code};
+use crate::error::ApiError;
 use crate::events::Seats;
 use crate::http::client::CallerScope;
 use crate::http::{etag, extract, idempotency, locale, metrics};
@@ -172,6 +172,7 @@ impl Application {
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
                 .app_data(extract::payload_config())
+                .app_data(extract::AllowedMethods(crate::openapi::allowed_methods))
                 .wrap(from_fn(extract::problems_everywhere))
                 .wrap(from_fn(etag::etag))
                 .wrap(from_fn(idempotency::idempotency))
@@ -182,7 +183,7 @@ impl Application {
                 .wrap(from_fn(locale::negotiate))
                 .wrap(TracingLogger::default())
                 .configure(routes)
-                .default_service(web::to(not_found))
+                .default_service(web::to(crate::openapi::no_route))
         })
         .shutdown_timeout(10)
         .disable_signals();
@@ -286,10 +287,6 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
-}
-
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(Code::NotFound.into())
 }
 
 async fn prune_forever(db: Db) {

@@ -1,11 +1,15 @@
 //! The OpenAPI document, generated from the handlers' annotations. `mulin
 //! openapi` writes it to `openapi/openapi.json`; a test fails when that file and
-//! the code disagree.
+//! the code disagree. The document also answers requests no route took: a
+//! documented path asked with another method is `405` with `Allow`.
 
-use actix_web::HttpResponse;
+use std::sync::OnceLock;
+
+use actix_web::{HttpRequest, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::error::{ApiError, Code};
 use crate::{
     accounts, centres, checkin, displays, error, events, health, live, organizations,
     registrations, volunteers,
@@ -18,7 +22,11 @@ use crate::{
         version = "1",
         description = "Mulin (睦邻): residents join the activities of their neighbourhood's \
                        social organizations; staff run them; centre screens show them live. \
-                       Errors are application/problem+json with a stable `code`.",
+                       Errors are application/problem+json with a stable `code`. \
+                       A body that is not JSON, or has a field the route does not know, is \
+                       `400 invalid_body`; a field of the wrong type or a missing required one \
+                       is `422 validation_failed`, named in `errors`. A path below asked with \
+                       a method it does not list is `405 method_not_allowed` with `Allow`.",
     ),
     paths(
         health::healthz,
@@ -126,6 +134,68 @@ pub fn to_json() -> Result<String, serde_json::Error> {
     let mut text = serde_json::to_string_pretty(&ApiDoc::openapi())?;
     text.push('\n');
     Ok(text)
+}
+
+/// A documented path: its segments (`None` for a `{parameter}`) and methods.
+type Route = (Vec<Option<String>>, Vec<&'static str>);
+
+fn routes() -> &'static [Route] {
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path
+                    .split('/')
+                    .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                    .collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ];
+                let methods = methods.iter().filter(|m| m.1).map(|m| m.0).collect();
+                (segments, methods)
+            })
+            .collect()
+    })
+}
+
+/// The methods the document lists for `path` (empty for an unknown path).
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let asked: Vec<&str> = path.split('/').collect();
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for (segments, methods) in routes() {
+        let matches = segments.len() == asked.len()
+            && segments.iter().zip(&asked).all(|(s, a)| match s {
+                Some(literal) => literal == a,
+                None => !a.is_empty(),
+            });
+        if matches {
+            for method in methods {
+                if !allowed.contains(method) {
+                    allowed.push(method);
+                }
+            }
+        }
+    }
+    allowed
+}
+
+/// The answer when no route took a request: `405 method_not_allowed` for a
+/// documented path asked with another method (`extract::problems_everywhere`
+/// adds `Allow`), else `404`.
+pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
+        Err(Code::NotFound.into())
+    } else {
+        Err(Code::MethodNotAllowed.into())
+    }
 }
 
 /// `GET /api/v1/openapi.json`

@@ -14,9 +14,10 @@ use crate::auth::sessions::{self, Rotation};
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{self, Db};
-use crate::error::{ApiError, Code, Problem};
+use crate::error::{ApiError, Code, Problem, Why};
 use crate::http::client::client_address;
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::parse_fields;
 use crate::validate::{birth_year, text};
 
@@ -122,7 +123,7 @@ pub async fn register(
     keys: web::Data<TokenKeys>,
     profile: web::Data<Profile>,
     settings: web::Data<Settings>,
-    body: web::Json<RegisterBody>,
+    body: Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     parse_fields!(
@@ -173,7 +174,7 @@ pub async fn register(
     responses(
         (status = 200, body = TokenPair),
         (status = 401, description = "`invalid_credentials`", body = Problem),
-        (status = 422, description = "`validation_failed` (not a mobile number)", body = Problem),
+        (status = 422, description = "`validation_failed` (not a mobile number, a field missing or of the wrong type)", body = Problem),
         (status = 429, description = "`rate_limited`, with `Retry-After`", body = Problem),
     ))]
 pub async fn login(
@@ -182,7 +183,7 @@ pub async fn login(
     keys: web::Data<TokenKeys>,
     profile: web::Data<Profile>,
     settings: web::Data<Settings>,
-    body: web::Json<LoginBody>,
+    body: Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     parse_fields!(phone = "phone" => Phone::parse(&body.phone));
@@ -220,7 +221,8 @@ pub async fn login(
     request_body = RefreshBody,
     responses(
         (status = 200, body = TokenPair),
-        (status = 401, description = "`unauthenticated` (unknown or expired) or `refresh_token_reused`", body = Problem),
+        (status = 401, description = "`unauthenticated` (unknown, expired or signed out) or `refresh_token_reused`", body = Problem),
+        (status = 422, description = "`validation_failed` (`refresh_token` missing or not a string)", body = Problem),
         (status = 429, description = "`rate_limited`", body = Problem),
     ))]
 pub async fn refresh(
@@ -229,12 +231,12 @@ pub async fn refresh(
     keys: web::Data<TokenKeys>,
     profile: web::Data<Profile>,
     settings: web::Data<Settings>,
-    body: web::Json<RefreshBody>,
+    body: Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     ratelimit::check(&db, vec![address_bucket(&req, &settings)]).await?;
     let token = body.into_inner().refresh_token;
     if token.len() > 256 {
-        return Err(Code::Unauthenticated.into());
+        return Err(not_a_refresh_token());
     }
     let ttl = refresh_ttl(&settings);
     match db.write(move |c| sessions::rotate(c, &token, ttl)).await? {
@@ -246,12 +248,17 @@ pub async fn refresh(
             let tokens = pair(&db, &keys, profile, user_id, session_id, refresh_token).await?;
             Ok(HttpResponse::Ok().json(tokens))
         }
-        Rotation::Invalid => Err(Code::Unauthenticated.into()),
+        Rotation::Invalid => Err(not_a_refresh_token()),
         Rotation::Reused => {
             tracing::warn!("a rotated refresh token was presented again; session revoked");
             Err(Code::RefreshTokenReused.into())
         }
     }
+}
+
+/// `401 unauthenticated` that speaks of the refresh token, not the access token.
+fn not_a_refresh_token() -> ApiError {
+    ApiError::explained(Code::Unauthenticated, Why::RefreshTokenInvalid)
 }
 
 /// Ends this login: its refresh token and access tokens stop working.
@@ -261,9 +268,10 @@ pub async fn refresh(
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 422, description = "`validation_failed` (`refresh_token` missing or not a string)", body = Problem),
     ))]
 pub async fn logout(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<RefreshBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<RefreshBody>>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().refresh_token;

@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::db::{self, Db};
 use crate::error::{ApiError, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::parse_fields;
 use crate::validate::{birth_year, optional_text, text};
 
@@ -84,7 +85,7 @@ impl PatchMe {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn patch_me(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<PatchMe>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<PatchMe>>,
     db: web::Data<Db>,
     profile: web::Data<Profile>,
 ) -> Result<HttpResponse, ApiError> {

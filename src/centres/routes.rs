@@ -9,6 +9,7 @@ use crate::auth::Admin;
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::parse_fields;
 use crate::validate::text;
@@ -48,7 +49,7 @@ pub struct CreateCentre {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn create(
-    Guarded(_admin, body): Guarded<Admin, web::Json<CreateCentre>>,
+    Guarded(_admin, body): Guarded<Admin, Json<CreateCentre>>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();

@@ -13,6 +13,7 @@ use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Problem};
 use crate::events::access::{self as event_access, Need};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::registrations::seats::{self, WalkIn};
 use crate::validate::{birth_year, int_in, text};
 
@@ -49,7 +50,7 @@ pub struct WalkInBody {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn walk_in(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<WalkInBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<WalkInBody>>,
     db: web::Data<Db>,
     event_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

@@ -14,6 +14,7 @@ use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::access::{self as event_access, Need};
 use crate::events::queries as events;
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::registrations::{EventSummary, Registration, RegistrationView};
 use crate::validate::text;
 
@@ -64,7 +65,14 @@ fn target(
             Err(e) => Err(e),
         },
         (None, Some(id)) => Ok(Ok((id.to_owned(), MANUAL))),
-        _ => Err(ApiError::field("ticket", Invalid::Required)),
+        (None, None) => Err(ApiError::field(
+            "ticket",
+            Invalid::OneRequired("registration_id"),
+        )),
+        (Some(_), Some(_)) => Err(ApiError::field(
+            "ticket",
+            Invalid::NotBoth("registration_id"),
+        )),
     }
 }
 
@@ -85,10 +93,10 @@ pub fn device(value: Option<&str>) -> Result<Option<String>, ApiError> {
         (status = 403, description = "`forbidden` (not staff)", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`registration_cancelled`, `not_confirmed`, `event_cancelled`, `outside_checkin_window`, `wrong_event`", body = Problem),
-        (status = 422, description = "`invalid_ticket`", body = Problem),
+        (status = 422, description = "`invalid_ticket`; `validation_failed` (both or neither of `ticket` and `registration_id`)", body = Problem),
     ))]
 pub async fn check_in(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CheckinBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CheckinBody>>,
     db: web::Data<Db>,
     keys: web::Data<TicketKeys>,
     event_id: web::Path<String>,
@@ -224,7 +232,7 @@ pub const MAX_BATCH: usize = 500;
         (status = 422, description = "`validation_failed` (over 500 scans, bad times)", body = Problem),
     ))]
 pub async fn batch(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<BatchBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<BatchBody>>,
     db: web::Data<Db>,
     keys: web::Data<TicketKeys>,
     event_id: web::Path<String>,

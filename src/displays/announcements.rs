@@ -14,6 +14,7 @@ use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::input::timestamp;
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::live::outbox;
 use crate::validate::text;
 
@@ -105,7 +106,7 @@ pub struct PostAnnouncement {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn post(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<PostAnnouncement>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<PostAnnouncement>>,
     db: web::Data<Db>,
     centre_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

@@ -1,10 +1,15 @@
 //! `GET /display/{centre_id}`: the page for the hall's screen, and its assets,
 //! compiled into the binary (no CDN, no build step). The page pairs once with a
 //! display token kept in the browser's storage, loads the board and keeps it
-//! current over the live WebSocket.
+//! current over the live WebSocket. An unknown centre is `404`, so a screen set
+//! up with a mistyped address shows the mistake instead of an empty board.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+
+use crate::centres::queries as centres;
+use crate::db::Db;
+use crate::error::{ApiError, Code};
 
 const INDEX: &str = include_str!("page/index.html");
 const CSS: &str = include_str!("page/display.css");
@@ -28,8 +33,15 @@ fn page(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-pub async fn index() -> HttpResponse {
-    page("text/html; charset=utf-8", INDEX)
+pub async fn index(
+    db: web::Data<Db>,
+    centre_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = centre_id.into_inner();
+    db.run(move |c| centres::find(c, &id))
+        .await?
+        .ok_or(ApiError::from(Code::NotFound))?;
+    Ok(page("text/html; charset=utf-8", INDEX))
 }
 
 pub async fn css() -> HttpResponse {

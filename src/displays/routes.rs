@@ -15,6 +15,7 @@ use crate::db::schema::{centre_managers, displays};
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::live::outbox;
 use crate::live::topics::display_control;
 use crate::validate::text;
@@ -60,7 +61,7 @@ pub struct ManagerView {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn add_manager(
-    Guarded(_admin, body): Guarded<Admin, web::Json<AddManager>>,
+    Guarded(_admin, body): Guarded<Admin, Json<AddManager>>,
     db: web::Data<Db>,
     centre_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -120,9 +121,10 @@ pub struct DisplayCreated {
         (status = 201, body = DisplayCreated),
         (status = 403, description = "`forbidden` (not an admin or centre manager)", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn create_display(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CreateDisplay>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CreateDisplay>>,
     db: web::Data<Db>,
     keys: web::Data<TokenKeys>,
     centre_id: web::Path<String>,

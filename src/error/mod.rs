@@ -192,6 +192,40 @@ pub enum Invalid {
     /// Not within 12 hours of the activity it belongs to.
     OutsideEvent,
     Unknown,
+    /// The JSON value has the wrong type.
+    NotA(JsonType),
+    /// The value has the right type but is not one the field accepts (a
+    /// number out of range for its type, a malformed value…).
+    NotAccepted,
+    /// This field or the named one is required.
+    OneRequired(&'static str),
+    /// This field and the named one exclude each other.
+    NotBoth(&'static str),
+    /// A field the route does not know (a `400 invalid_body`, not a `422`).
+    UnknownField,
+}
+
+/// The JSON type a field expects, for `Invalid::NotA`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonType {
+    Integer,
+    Number,
+    Text,
+    Boolean,
+    List,
+    Object,
+}
+
+/// A refusal whose detail says more than its code's standard words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// `party_too_large`: the event's limit per registration.
+    PartyLimit { max: i64 },
+    /// `event_full` for a walk-in: no seats, and walk-ins never wait.
+    NoSeatForWalkIn,
+    /// `unauthenticated` on refresh: the refresh token is unknown, expired or
+    /// signed out.
+    RefreshTokenInvalid,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,11 +261,23 @@ pub enum ApiError {
     Problem(Code),
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
-    /// A body that does not parse; the parser's message becomes the detail.
+    /// A JSON body with a wrong type, a wrong value or a missing field at
+    /// `path` (`party_size`, `repeat.until`, `scans[2].ticket`): `422`. With
+    /// `Invalid::UnknownField`, a field the route does not know: `400`.
+    #[error("body field {path}: {invalid:?}")]
+    BodyField { path: String, invalid: Invalid },
+    /// A body that does not parse. The string is for the log only and must
+    /// never hold the client's values (parser messages quote them).
     #[error("invalid body: {0}")]
     InvalidBody(String),
+    /// A query that does not parse. A parameter's name (`cursor`) is named in
+    /// `errors`; any other text is for the log only and must not hold the
+    /// client's values.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A refusal with its code and a detail that says why.
+    #[error("{}: {why:?}", .code.as_str())]
+    Explained { code: Code, why: Why },
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
     /// The database is out of reach or the pool is exhausted; the cause is logged.
@@ -251,10 +297,20 @@ impl ApiError {
         ApiError::Validation(vec![FieldError { field, invalid }])
     }
 
+    pub fn explained(code: Code, why: Why) -> ApiError {
+        ApiError::Explained { code, why }
+    }
+
     pub fn code(&self) -> Code {
         match self {
             ApiError::Problem(code) => *code,
             ApiError::Validation(_) => Code::ValidationFailed,
+            ApiError::BodyField {
+                invalid: Invalid::UnknownField,
+                ..
+            } => Code::InvalidBody,
+            ApiError::BodyField { .. } => Code::ValidationFailed,
+            ApiError::Explained { code, .. } => *code,
             ApiError::InvalidBody(_) => Code::InvalidBody,
             ApiError::InvalidQuery(_) => Code::InvalidQuery,
             ApiError::RateLimited { .. } => Code::RateLimited,
@@ -268,7 +324,7 @@ impl ApiError {
         let code = self.code();
         let (title, detail) = code.words(locale);
         let detail = match self {
-            ApiError::InvalidBody(msg) | ApiError::InvalidQuery(msg) => format!("{detail} ({msg})"),
+            ApiError::Explained { why, .. } => why.detail(locale),
             _ => detail.to_owned(),
         };
         let errors = match self {
@@ -281,6 +337,14 @@ impl ApiError {
                     })
                     .collect(),
             ),
+            ApiError::BodyField { path, invalid } => Some(vec![ProblemField {
+                field: path.clone(),
+                message: invalid.message(locale),
+            }]),
+            ApiError::InvalidQuery(name) if is_parameter_name(name) => Some(vec![ProblemField {
+                field: name.clone(),
+                message: Invalid::NotAccepted.message(locale),
+            }]),
             _ => None,
         };
         Problem {
@@ -292,6 +356,11 @@ impl ApiError {
             errors,
         }
     }
+}
+
+/// `cursor`, `organization_id`: a name, not a sentence.
+fn is_parameter_name(text: &str) -> bool {
+    (1..=40).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
 impl From<Code> for ApiError {

@@ -2,7 +2,7 @@
 //! code, and the message of each kind of invalid field.
 
 use super::locale::Locale;
-use super::{Code, Invalid};
+use super::{Code, Invalid, JsonType, Why};
 
 impl Code {
     /// (title, detail) in the given language.
@@ -399,6 +399,65 @@ impl Invalid {
                 "must lie within 12 hours of the activity".into()
             }
             (Invalid::OutsideEvent, Locale::ZhCn) => "须在活动前后 12 小时之内".into(),
+            (Invalid::NotA(kind), locale) => kind.message(locale).into(),
+            (Invalid::NotAccepted, Locale::En) => "is not an accepted value".into(),
+            (Invalid::NotAccepted, Locale::ZhCn) => "取值无效".into(),
+            (Invalid::OneRequired(other), Locale::En) => {
+                format!("this or {other} is required")
+            }
+            (Invalid::OneRequired(other), Locale::ZhCn) => format!("须填写此项或 {other}"),
+            (Invalid::NotBoth(other), Locale::En) => {
+                format!("send this or {other}, not both")
+            }
+            (Invalid::NotBoth(other), Locale::ZhCn) => format!("此项与 {other} 只能填写一个"),
+            (Invalid::UnknownField, Locale::En) => "is not a field of this request".into(),
+            (Invalid::UnknownField, Locale::ZhCn) => "不是该请求的字段".into(),
+        }
+    }
+}
+
+impl JsonType {
+    fn message(self, locale: Locale) -> &'static str {
+        use JsonType::*;
+        match (self, locale) {
+            (Integer, Locale::En) => "must be a whole number",
+            (Integer, Locale::ZhCn) => "须为整数",
+            (Number, Locale::En) => "must be a number",
+            (Number, Locale::ZhCn) => "须为数字",
+            (Text, Locale::En) => "must be text (a JSON string)",
+            (Text, Locale::ZhCn) => "须为文本（JSON 字符串）",
+            (Boolean, Locale::En) => "must be true or false",
+            (Boolean, Locale::ZhCn) => "须为 true 或 false",
+            (List, Locale::En) => "must be a list (a JSON array)",
+            (List, Locale::ZhCn) => "须为列表（JSON 数组）",
+            (Object, Locale::En) => "must be an object",
+            (Object, Locale::ZhCn) => "须为对象",
+        }
+    }
+}
+
+impl Why {
+    /// The detail of the problem, in place of its code's standard one.
+    pub fn detail(self, locale: Locale) -> String {
+        match (self, locale) {
+            (Why::PartyLimit { max }, Locale::En) => format!(
+                "This activity allows at most {max} {} per registration.",
+                if max == 1 { "person" } else { "people" }
+            ),
+            (Why::PartyLimit { max }, Locale::ZhCn) => {
+                format!("该活动每次报名最多 {max} 人。")
+            }
+            (Why::NoSeatForWalkIn, Locale::En) => {
+                "There are no seats left, and walk-ins cannot join the waitlist.".into()
+            }
+            (Why::NoSeatForWalkIn, Locale::ZhCn) => "活动名额已满，现场登记不能候补。".into(),
+            (Why::RefreshTokenInvalid, Locale::En) => {
+                "This refresh token is not valid: unknown, expired or signed out. Sign in again."
+                    .into()
+            }
+            (Why::RefreshTokenInvalid, Locale::ZhCn) => {
+                "该刷新令牌无效（未知、已过期或已退出登录），请重新登录。".into()
+            }
         }
     }
 }

@@ -458,7 +458,7 @@ impl EventFields {
             bad("ends_at", Invalid::TooFarAhead);
         }
         if self.centre_id.is_none() && self.location.is_none() {
-            bad("location", Invalid::Required);
+            bad("location", Invalid::OneRequired("centre_id"));
         }
         if let Some(opens) = self.registration_opens_at {
             if opens >= self.starts_at {

@@ -9,12 +9,15 @@ use super::access::{self as event_access, EventAccess};
 use super::input::{CreateEvent, EventFields, PatchEvent, RepeatSpec, timestamp};
 use super::live::announce;
 use super::queries::{self, Filters};
-use super::{CANCELLED, COMPLETED, DRAFT, Event, EventView, PUBLISHED, Seats, recurrence};
+use super::{
+    CANCELLED, CATEGORIES, COMPLETED, DRAFT, Event, EventView, PUBLISHED, Seats, recurrence,
+};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::centres::queries as centres;
 use crate::db::{self, Db, DbConn, Tx};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::organizations::VERIFIED;
 use crate::organizations::access::{self, Need};
@@ -86,7 +89,7 @@ pub struct SeriesCreated {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn create(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CreateEvent>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CreateEvent>>,
     db: web::Data<Db>,
     org_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -157,7 +160,7 @@ pub struct ListQuery {
     responses(
         (status = 200, body = Paged<EventView>),
         (status = 400, description = "`invalid_query`", body = Problem),
-        (status = 422, description = "`validation_failed`", body = Problem),
+        (status = 422, description = "`validation_failed` (an unknown `category`, a bad time)", body = Problem),
     ))]
 pub async fn list(
     db: web::Data<Db>,
@@ -178,7 +181,13 @@ pub async fn list(
         to: parse_time("to", q.to)?,
         centre_id: q.centre_id,
         organization_id: q.organization_id,
-        category: q.category,
+        category: q
+            .category
+            .map(|c| match CATEGORIES.contains(&c.as_str()) {
+                true => Ok(c),
+                false => Err(ApiError::field("category", Invalid::OneOf(CATEGORIES))),
+            })
+            .transpose()?,
         q: q.q
             .map(|s| s.trim().chars().take(100).collect::<String>())
             .filter(|s| !s.is_empty()),
@@ -242,7 +251,7 @@ fn lock_for_manager(
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn patch(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<PatchEvent>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<PatchEvent>>,
     db: web::Data<Db>,
     seats: web::Data<dyn Seats>,
     id: web::Path<String>,
@@ -345,7 +354,7 @@ pub struct CancelEvent {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn cancel(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CancelEvent>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CancelEvent>>,
     db: web::Data<Db>,
     seats: web::Data<dyn Seats>,
     id: web::Path<String>,

@@ -1,5 +1,6 @@
-//! Extractor configuration: bodies over 64 KiB, non-JSON bodies, unknown fields
-//! and malformed queries become problem+json with their stable codes, and any
+//! Extractor configuration: bodies over 64 KiB, non-JSON bodies and malformed
+//! queries become problem+json with their stable codes (bodies that are JSON but
+//! not of the route's shape are explained by `http::json`), and any
 //! bare error status left by the framework (404 for an unknown route, 405…) is
 //! rewritten as problem+json too.
 
@@ -46,17 +47,21 @@ pub fn json_error(err: JsonPayloadError) -> ApiError {
         }
         JsonPayloadError::ContentType => Code::UnsupportedMediaType.into(),
         JsonPayloadError::Payload(PayloadError::Overflow) => Code::PayloadTooLarge.into(),
-        JsonPayloadError::Deserialize(e) => ApiError::InvalidBody(e.to_string()),
-        other => ApiError::InvalidBody(other.to_string()),
+        // The parser's message may quote the client's values: only its
+        // position is kept, for the log.
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::InvalidBody(format!("not JSON, line {} column {}", e.line(), e.column()))
+        }
+        JsonPayloadError::Payload(_) => ApiError::InvalidBody("the body could not be read".into()),
+        _ => ApiError::InvalidBody("the body could not be read as JSON".into()),
     }
 }
 
+/// A query that does not parse is `400 invalid_query`; the parser's message,
+/// which may quote the client's values, is dropped.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
-        let QueryPayloadError::Deserialize(e) = err else {
-            return ApiError::InvalidQuery(err.to_string()).into();
-        };
-        ApiError::InvalidQuery(e.to_string()).into()
+    web::QueryConfig::default().error_handler(|_err: QueryPayloadError, _req| {
+        ApiError::InvalidQuery("a parameter does not parse".into()).into()
     })
 }
 
@@ -68,20 +73,42 @@ pub fn payload_config() -> web::PayloadConfig {
     web::PayloadConfig::new(BODY_LIMIT)
 }
 
+/// The methods a path allows, for the `Allow` header of a `405`. `app`
+/// registers it as app data, from the OpenAPI document (which lives above
+/// this floor).
+#[derive(Clone, Copy)]
+pub struct AllowedMethods(pub fn(&str) -> Vec<&'static str>);
+
 /// Middleware: any 4xx/5xx answer that is not already problem+json (the router's
-/// 404 and 405, a framework-level 413…) is replaced by the problem for its status.
+/// 404 and 405, a framework-level 413…) is replaced by the problem for its
+/// status, and a `405` says what the path allows.
 pub async fn problems_everywhere(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let res = next.call(req).await?;
+    let mut res = as_problem(next.call(req).await?);
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::ALLOW)
+    {
+        let allowed = res
+            .request()
+            .app_data::<AllowedMethods>()
+            .map(|allowed| allowed.0(res.request().path()))
+            .unwrap_or_default();
+        if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+            res.headers_mut().insert(header::ALLOW, value);
+        }
+    }
+    Ok(res)
+}
+
+fn as_problem(res: ServiceResponse<impl MessageBody + 'static>) -> ServiceResponse<BoxBody> {
     let status = res.status();
     let is_problem = res
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if status.as_u16() < 400 || is_problem {
-        return Ok(res.map_into_boxed_body());
+        return res.map_into_boxed_body();
     }
     let code = match status {
         StatusCode::NOT_FOUND => Code::NotFound,
@@ -99,7 +126,7 @@ pub async fn problems_everywhere(
         ApiError::from(code)
     };
     let (req, _) = res.into_parts();
-    Ok(ServiceResponse::new(req, error.error_response()))
+    ServiceResponse::new(req, error.error_response())
 }
 
 /// `Guarded(guard, value)`: extracts `G` (who is calling) to completion before

@@ -14,6 +14,7 @@ use crate::auth::{Admin, CurrentUser, MaybeUser};
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::parse_fields;
 use crate::validate::{optional_text, text};
@@ -71,7 +72,7 @@ fn contact_phone(value: Option<&str>) -> Result<Option<String>, Invalid> {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn create(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CreateOrganization>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CreateOrganization>>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -269,7 +270,7 @@ pub struct AddMember {
         (status = 422, description = "`validation_failed` (bad role, or no account with that phone)", body = Problem),
     ))]
 pub async fn add_member(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<AddMember>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<AddMember>>,
     db: web::Data<Db>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

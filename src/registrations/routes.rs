@@ -13,6 +13,7 @@ use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::access::{self as event_access, Need};
 use crate::events::queries as events;
 use crate::http::extract::Guarded;
+use crate::http::json::JsonOrEmpty;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::validate::{int_in, optional_text};
 
@@ -56,10 +57,13 @@ fn view(conn: &mut DbConn, r: super::Registration) -> Result<RegistrationView, A
 }
 
 /// Signs the caller up: `confirmed` while seats last, else `waitlisted`.
+///
+/// The body may be left out: no body, an empty one or `null` sign up one person.
 #[utoipa::path(post, path = "/api/v1/events/{id}/registrations", tag = "registrations",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "event")),
-    request_body = RegisterBody,
+    request_body(content = Option<RegisterBody>,
+        description = "Every field is optional: no body, an empty one or `null` sign up one person."),
     responses(
         (status = 201, body = RegistrationView),
         (status = 404, description = "`not_found`", body = Problem),
@@ -67,7 +71,7 @@ fn view(conn: &mut DbConn, r: super::Registration) -> Result<RegistrationView, A
         (status = 422, description = "`not_eligible`, `party_too_large`, `validation_failed`", body = Problem),
     ))]
 pub async fn register(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<RegisterBody>>,
+    Guarded(user, body): Guarded<CurrentUser, JsonOrEmpty<RegisterBody>>,
     db: web::Data<Db>,
     event_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

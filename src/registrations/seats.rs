@@ -21,7 +21,7 @@ use super::{CANCELLED, CONFIRMED, Registration, WAITLISTED};
 use crate::accounts::queries as users;
 use crate::db::schema::registrations;
 use crate::db::{self, Tx};
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, Why};
 use crate::events::queries as events_q;
 use crate::events::{self as ev, Event};
 use crate::organizations::{VERIFIED, queries as orgs};
@@ -74,7 +74,11 @@ fn check_open(
         return Err(Code::RegistrationClosed.into());
     }
     if party_size > event.max_party_size {
-        return Err(Code::PartyTooLarge.into());
+        let max = event.max_party_size.into();
+        return Err(ApiError::explained(
+            Code::PartyTooLarge,
+            Why::PartyLimit { max },
+        ));
     }
     if event.min_age.is_some() || event.max_age.is_some() {
         let birth_year = users::find(tx, user_id)?.birth_year;
@@ -266,7 +270,7 @@ pub struct WalkIn {
 pub fn walk_in(tx: &mut Tx<'_>, event: &Event, w: &WalkIn) -> Result<Registration, ApiError> {
     let seated = events_q::claim_seats(tx, &event.id, w.party_size)?;
     if !seated && !w.override_capacity {
-        return Err(Code::EventFull.into());
+        return Err(ApiError::explained(Code::EventFull, Why::NoSeatForWalkIn));
     }
     let mut registration = new_registration(&event.id, None, w.party_size);
     registration.over_capacity = !seated;

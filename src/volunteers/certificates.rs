@@ -18,6 +18,7 @@ use crate::auth::CurrentUser;
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::organizations::queries as orgs;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,7 +70,7 @@ pub struct Certificate {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn issue(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<CertificateRequest>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<CertificateRequest>>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, to) = days(body.from.as_deref(), body.to.as_deref())?;

@@ -19,6 +19,7 @@ use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::access::{self as event_access, Need};
 use crate::events::{CANCELLED, Event, input::timestamp};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::live::outbox::publish;
 use crate::organizations::access::{self as org_access, Need as OrgNeed};
 use crate::parse_fields;
@@ -97,7 +98,7 @@ fn who(
         (status = 422, description = "`validation_failed`, `invalid_ticket` (a code that is not a volunteer's)", body = Problem),
     ))]
 pub async fn attendance(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<AttendanceBody>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<AttendanceBody>>,
     db: web::Data<Db>,
     keys: web::Data<TicketKeys>,
     shift_id: web::Path<String>,
@@ -273,7 +274,7 @@ fn overlaps(a: (NaiveDateTime, NaiveDateTime), b: (NaiveDateTime, NaiveDateTime)
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn backfill(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<Backfill>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<Backfill>>,
     db: web::Data<Db>,
     shift_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

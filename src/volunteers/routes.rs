@@ -13,6 +13,7 @@ use crate::checkin::tickets::TicketKeys;
 use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::parse_fields;
 use crate::validate::{optional_text, text};
 
@@ -138,7 +139,7 @@ fn new_number() -> String {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn opt_in(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<OptIn>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<OptIn>>,
     db: web::Data<Db>,
     keys: web::Data<TicketKeys>,
 ) -> Result<HttpResponse, ApiError> {

@@ -19,6 +19,7 @@ use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::events::access::{self as event_access, Need};
 use crate::events::{CANCELLED, DRAFT, input::timestamp};
 use crate::http::extract::Guarded;
+use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::live::outbox::publish;
 use crate::parse_fields;
@@ -70,7 +71,7 @@ fn shift_updated(tx: &mut Tx<'_>, shift: &Shift) {
         (status = 422, description = "`validation_failed`", body = Problem),
     ))]
 pub async fn create(
-    Guarded(user, body): Guarded<CurrentUser, web::Json<NewShift>>,
+    Guarded(user, body): Guarded<CurrentUser, Json<NewShift>>,
     db: web::Data<Db>,
     event_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

@@ -48,7 +48,13 @@ both_databases! {
         assert_eq!(logout.status(), 204);
         assert_problem(app.get("/me", Some(&registered.access)).await, 401, "unauthenticated").await;
         let after = app.post("/auth/refresh", None, json!({"refresh_token": registered.refresh})).await;
-        assert_problem(after, 401, "unauthenticated").await;
+        let after = assert_problem(after, 401, "unauthenticated").await;
+        // It speaks of the refresh token: no access token was sent.
+        assert_eq!(after["detail"], "该刷新令牌无效（未知、已过期或已退出登录），请重新登录。");
+        let res = app.request(reqwest::Method::POST, "/auth/refresh", None).header("accept-language", "en")
+            .json(&json!({"refresh_token": registered.refresh})).send().await.unwrap();
+        let after = assert_problem(res, 401, "unauthenticated").await;
+        assert!(!after["detail"].as_str().unwrap().contains("access token"), "{after}");
     }
 }
 

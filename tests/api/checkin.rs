@@ -102,6 +102,12 @@ both_databases! {
         let forged = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(forged_sig.to_bytes()));
         assert_problem(scan(&app, &staff, &event, json!({"ticket": forged})).await, 422, "invalid_ticket").await;
         assert_problem(scan(&app, &staff, &event, json!({"ticket": "not-a-ticket"})).await, 422, "invalid_ticket").await;
+        // Both or neither of ticket and registration_id: said as such.
+        let both = scan(&app, &staff, &event, json!({"ticket": token, "registration_id": registration})).await;
+        let both = assert_problem(both, 422, "validation_failed").await;
+        assert_eq!(both["errors"], json!([{"field": "ticket", "message": "此项与 registration_id 只能填写一个"}]));
+        let neither = assert_problem(scan(&app, &staff, &event, json!({})).await, 422, "validation_failed").await;
+        assert_eq!(neither["errors"], json!([{"field": "ticket", "message": "须填写此项或 registration_id"}]));
 
         let res = scan(&app, &staff, &event, json!({"ticket": token})).await;
         assert_eq!(res.status(), 201);
@@ -282,12 +288,21 @@ both_databases! {
         for res in answers {
             match res.status().as_u16() {
                 201 => admitted += 1,
-                _ => { assert_problem(res, 409, "event_full").await; }
+                _ => {
+                    // Walk-ins never wait, whether or not the event has a waitlist.
+                    let refusal = assert_problem(res, 409, "event_full").await;
+                    assert!(!refusal["detail"].as_str().unwrap().contains("不设候补"), "{refusal}");
+                }
             }
         }
         assert_eq!(admitted, 5);
         let attendance: Value = app.get(&format!("/events/{event}/attendance"), Some(&staff.access)).await.json().await.unwrap();
         assert_eq!((attendance["confirmed"].as_i64(), attendance["walk_ins"].as_i64(), attendance["checked_in"].as_i64()), (Some(10), Some(5), Some(5)));
+
+        let res = app.request(reqwest::Method::POST, &walk_in_path, Some(&staff.access)).header("accept-language", "en")
+            .json(&json!({"display_name": "晚到"})).send().await.unwrap();
+        let refusal = assert_problem(res, 409, "event_full").await;
+        assert_eq!(refusal["detail"], "There are no seats left, and walk-ins cannot join the waitlist.");
 
         // Past capacity only by a manager's override, which is recorded.
         let res = app.post(&format!("/events/{event}/walk-ins"), Some(&staff.access), json!({"display_name": "加座", "override": true})).await;

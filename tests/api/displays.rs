@@ -263,55 +263,62 @@ both_databases! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_hall_page_and_its_assets_are_served_by_the_binary() {
-    let app = TestApp::spawn(Kind::Sqlite).await;
-    let page = app
-        .client
-        .get(format!("{}/display/some-centre", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(
-        page.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(csp.contains("default-src 'self'"), "no CDN: {csp}");
-    let html = page.text().await.unwrap();
-    assert!(html.contains("/display-assets/display.js") && html.contains("正在重新连接"));
-    assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "nothing fetched from elsewhere"
-    );
-    for asset in ["display.js", "display.css"] {
-        let res = app
+both_databases! {
+    async fn the_hall_page_and_its_assets_are_served_by_the_binary(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let centre = centre(&app, &admin).await;
+        for unknown in ["not-a-centre", &uuid::Uuid::new_v4().to_string()] {
+            let res = app.client.get(format!("{}/display/{unknown}", app.address)).send().await.unwrap();
+            assert_problem(res, 404, "not_found").await;
+        }
+        let page = app
             .client
-            .get(format!("{}/display-assets/{asset}", app.address))
+            .get(format!("{}/display/{centre}", app.address))
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200, "{asset}");
+        assert_eq!(page.status(), 200);
+        assert!(
+            page.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("default-src 'self'"), "no CDN: {csp}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("/display-assets/display.js") && html.contains("正在重新连接"));
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "nothing fetched from elsewhere"
+        );
+        for asset in ["display.js", "display.css"] {
+            let res = app
+                .client
+                .get(format!("{}/display-assets/{asset}", app.address))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{asset}");
+        }
+        let js = app
+            .client
+            .get(format!("{}/display-assets/display.js", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            js.contains("localStorage") && js.contains("mulin.bearer."),
+            "token kept in storage, sent as a subprotocol"
+        );
     }
-    let js = app
-        .client
-        .get(format!("{}/display-assets/display.js", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        js.contains("localStorage") && js.contains("mulin.bearer."),
-        "token kept in storage, sent as a subprotocol"
-    );
 }
 
 both_databases! {

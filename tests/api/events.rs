@@ -125,6 +125,14 @@ both_databases! {
             .await;
         let problem = assert_problem(res, 422, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "ends_at");
+        // Either a centre or a place, both optional on their own.
+        let res = app
+            .request(reqwest::Method::POST, &format!("/organizations/{org}/events"), Some(&owner.access))
+            .header("accept-language", "en")
+            .json(&json!({"title": "无处", "category": "other", "starts_at": hours_from_now(5), "ends_at": hours_from_now(6), "capacity": 10}))
+            .send().await.unwrap();
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"], json!([{"field": "location", "message": "this or centre_id is required"}]));
         let res = app
             .post(&format!("/organizations/{org}/events"), Some(&owner.access), json!({
                 "title": "无地点", "category": "other", "starts_at": hours_from_now(5), "ends_at": hours_from_now(6), "capacity": 10, "centre_id": uuid::Uuid::new_v4().to_string()
@@ -170,7 +178,13 @@ both_databases! {
         assert_eq!(ids(app.get(&q("100%"), None).await.json().await.unwrap()), Vec::<String>::new());
         assert_eq!(ids(app.get(&format!("/events?from={}", urlencode(&hours_from_now(29))), None).await.json().await.unwrap()), [talk.as_str()]);
         assert_problem(app.get("/events?from=yesterday", None).await, 422, "validation_failed").await;
-        assert_problem(app.get("/events?has_seats=maybe", None).await, 400, "invalid_query").await;
+        let not_a_bool = assert_problem(app.get("/events?has_seats=maybe", None).await, 400, "invalid_query").await;
+        assert!(!not_a_bool.to_string().contains("maybe"), "no parser text: {not_a_bool}");
+        // An unknown category is a mistake to name, not an empty list.
+        let res = app.request(reqwest::Method::GET, "/events?category=foo", None).header("accept-language", "en").send().await.unwrap();
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "category");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("health_talk"), "{problem}");
     }
 }
 

@@ -13,7 +13,7 @@ both_databases! {
         let user = app.register("测试员").await;
         let huge = "x".repeat(1024 * 1024);
         let cases: Vec<(&str, String, &str, u16, &str)> = vec![
-            ("/organizations", "{\"name\": 1, \"category\": \"charity\"}".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", "{\"name\": 1, \"category\": \"charity\"}".into(), "application/json", 422, "validation_failed"),
             ("/organizations", "{\"name\": \"a\", \"category\": \"charity\", \"extra\": true}".into(), "application/json", 400, "invalid_body"),
             ("/organizations", "{\"name\": \"a\"".into(), "application/json", 400, "invalid_body"),
             ("/organizations", "[]".into(), "application/json", 400, "invalid_body"),
@@ -25,12 +25,12 @@ both_databases! {
             ("/organizations", format!("{{\"name\": \"{}\", \"category\": \"charity\"}}", "长".repeat(101)), "application/json", 422, "validation_failed"),
             ("/organizations", "{\"name\": \"a\\u0000b\", \"category\": \"charity\"}".into(), "application/json", 422, "validation_failed"),
             ("/organizations", "{\"name\": \"a\", \"category\": \"charity\", \"contact_phone\": \"call me maybe\"}".into(), "application/json", 422, "validation_failed"),
-            ("/auth/register", "{\"phone\": 13812345678, \"password\": \"x\", \"display_name\": \"y\"}".into(), "application/json", 400, "invalid_body"),
-            ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": 1e300}".into(), "application/json", 400, "invalid_body"),
-            ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": 99999999999999999999999}".into(), "application/json", 400, "invalid_body"),
+            ("/auth/register", "{\"phone\": 13812345678, \"password\": \"x\", \"display_name\": \"y\"}".into(), "application/json", 422, "validation_failed"),
+            ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": 1e300}".into(), "application/json", 422, "validation_failed"),
+            ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": 99999999999999999999999}".into(), "application/json", 422, "validation_failed"),
             ("/auth/register", "{\"phone\": \"13812345678\", \"password\": \"12345678\", \"display_name\": \"y\", \"birth_year\": -5}".into(), "application/json", 422, "validation_failed"),
             ("/auth/register", "{\"phone\": \"😀😀😀\", \"password\": \"12345678\", \"display_name\": \"😀\"}".into(), "application/json", 422, "validation_failed"),
-            ("/auth/login", "{\"phone\": \"13812345678\"}".into(), "application/json", 400, "invalid_body"),
+            ("/auth/login", "{\"phone\": \"13812345678\"}".into(), "application/json", 422, "validation_failed"),
             ("/auth/refresh", "{\"refresh_token\": \"\"}".into(), "application/json", 401, "unauthenticated"),
             ("/auth/refresh", format!("{{\"refresh_token\": \"{}\"}}", "r".repeat(5000)), "application/json", 401, "unauthenticated"),
             ("/centres", "{}".into(), "application/json", 403, "forbidden"),
@@ -46,7 +46,11 @@ both_databases! {
                 .await
                 .unwrap();
             assert_eq!(res.status().as_u16(), status, "{path} {}", &body[..body.len().min(80)]);
-            assert_problem(res, status, code).await;
+            let problem = assert_problem(res, status, code).await.to_string();
+            // The parser's words (which quote the client's values) never reach the body.
+            for parser_words in ["line ", "column", "expected", "invalid type"] {
+                assert!(!problem.contains(parser_words), "{problem}");
+            }
         }
         // Who is calling is decided before the body is read, on both databases.
         let resident = app.register("普通居民").await;
@@ -61,13 +65,73 @@ both_databases! {
         assert_eq!(mine["items"], json!([]));
 
         assert_problem(app.get("/no/such/route", None).await, 404, "not_found").await;
+        // A known path asked with the wrong method: 405 with what it allows.
         let res = app.request(Method::PUT, "/organizations", Some(&user.access)).send().await.unwrap();
-        assert!(res.status().is_client_error());
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+        assert_eq!(res.headers()["allow"], "GET, POST");
+        assert_problem(res, 405, "method_not_allowed").await;
+        let res = app.request(Method::PUT, "/events", None).send().await.unwrap();
+        assert_eq!(res.headers()["allow"], "GET");
+        assert_problem(res, 405, "method_not_allowed").await;
+        let res = app.request(Method::DELETE, &format!("/events/{}", uuid::Uuid::new_v4()), Some(&user.access)).send().await.unwrap();
+        assert_eq!(res.headers()["allow"], "GET, PATCH");
+        assert_problem(res, 405, "method_not_allowed").await;
+        assert_problem(app.request(Method::PUT, "/no/such/route", None).send().await.unwrap(), 404, "not_found").await;
         let res = app.request(Method::POST, "/organizations", Some(&user.access)).header("idempotency-key", "").json(&json!({})).send().await.unwrap();
         assert_problem(res, 400, "invalid_idempotency_key").await;
         let res = app.request(Method::POST, "/organizations", Some(&user.access)).header("idempotency-key", "k".repeat(256)).json(&json!({})).send().await.unwrap();
         assert_problem(res, 400, "invalid_idempotency_key").await;
+    }
+}
+
+both_databases! {
+    async fn wrong_types_and_missing_fields_are_named_in_the_callers_language(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "表单测试").await;
+        let event = app.published_event(&owner, &org, 10, json!({})).await;
+        let resident = app.register("居民").await;
+        let path = format!("/events/{event}/registrations");
+        let send = |body: &'static str, language: &'static str| {
+            app.request(Method::POST, &path, Some(&resident.access))
+                .header("content-type", "application/json")
+                .header("accept-language", language)
+                .body(body)
+                .send()
+        };
+        let zh = assert_problem(send(r#"{"party_size": "two"}"#, "zh-CN").await.unwrap(), 422, "validation_failed").await;
+        assert_eq!(zh["errors"], json!([{"field": "party_size", "message": "须为整数"}]));
+        assert_eq!(zh["title"], "部分内容需要修改");
+        let en = assert_problem(send(r#"{"party_size": "two"}"#, "en").await.unwrap(), 422, "validation_failed").await;
+        assert_eq!(en["errors"], json!([{"field": "party_size", "message": "must be a whole number"}]));
+        assert!(!en.to_string().contains("two"), "{en}");
+
+        // A phone sent as a number is named, never echoed.
+        let res = app.request(Method::POST, "/auth/login", None)
+            .json(&json!({"phone": 13912345678_i64, "password": PASSWORD}))
+            .send().await.unwrap();
+        let body = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "phone");
+        assert!(!body.to_string().contains("13912345678"), "{body}");
+
+        // A missing required field, nested ones by their path.
+        let res = app.request(Method::POST, "/auth/login", None).header("accept-language", "en").json(&json!({"phone": "13912345678"})).send().await.unwrap();
+        let body = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(body["errors"], json!([{"field": "password", "message": "is required"}]));
+        let res = app.post(&format!("/organizations/{org}/events"), Some(&owner.access), json!({
+            "title": "每周花园", "category": "garden", "location": "花园", "starts_at": hours_from_now(24),
+            "ends_at": hours_from_now(26), "capacity": 10, "repeat": {"weekdays": ["mon"]}})).await;
+        let body = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "repeat.until");
+
+        // Malformed JSON and unknown fields stay 400, without the parser's words.
+        let malformed = assert_problem(send(r#"{"party_size": 2"#, "en").await.unwrap(), 400, "invalid_body").await;
+        assert!(malformed.get("errors").is_none());
+        let unknown = assert_problem(send(r#"{"party_size": 2, "phone": 13912345678}"#, "en").await.unwrap(), 400, "invalid_body").await;
+        assert_eq!(unknown["errors"][0]["field"], "phone");
+        for body in [malformed, unknown] {
+            let text = body.to_string();
+            assert!(!text.contains("line") && !text.contains("13912345678"), "{text}");
+        }
     }
 }
 

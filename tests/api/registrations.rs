@@ -172,6 +172,31 @@ both_databases! {
 }
 
 both_databases! {
+    /// Every field of a sign-up is optional, so the body may be left out.
+    async fn a_sign_up_without_a_body_is_one_person(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "不带正文").await;
+        let event = app.published_event(&owner, &org, 10, json!({})).await;
+        let path = format!("/events/{event}/registrations");
+        let no_body = app.request(reqwest::Method::POST, &path, Some(&app.register("甲").await.access));
+        let empty_json = app.request(reqwest::Method::POST, &path, Some(&app.register("乙").await.access))
+            .header("content-type", "application/json").header("content-length", "0");
+        let empty_object = app.request(reqwest::Method::POST, &path, Some(&app.register("丙").await.access))
+            .header("content-type", "application/json").body("{}");
+        for request in [no_body, empty_json, empty_object] {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status(), 201);
+            let body: Value = res.json().await.unwrap();
+            assert_eq!((body["status"].as_str(), body["party_size"].as_i64()), (Some("confirmed"), Some(1)));
+        }
+        // A body that is there is still read as JSON.
+        let res = app.request(reqwest::Method::POST, &path, Some(&app.register("丁").await.access)).body("party_size=2").send().await.unwrap();
+        assert_problem(res, 415, "unsupported_media_type").await;
+    }
+}
+
+both_databases! {
     async fn every_refusal_has_its_code(kind) {
         let app = TestApp::spawn(kind).await;
         let admin = app.admin().await;
@@ -195,7 +220,12 @@ both_databases! {
         assert_problem(app.sign_up(&unknown_age, &elderly_only, 1).await, 422, "not_eligible").await;
 
         let pairs = app.published_event(&owner, &org, 5, json!({"max_party_size": 2})).await;
-        assert_problem(app.sign_up(&young, &pairs, 3).await, 422, "party_too_large").await;
+        let zh = assert_problem(app.sign_up(&young, &pairs, 3).await, 422, "party_too_large").await;
+        assert_eq!(zh["detail"], "该活动每次报名最多 2 人。");
+        let res = app.request(reqwest::Method::POST, &format!("/events/{pairs}/registrations"), Some(&young.access))
+            .header("accept-language", "en").json(&json!({"party_size": 3})).send().await.unwrap();
+        let en = assert_problem(res, 422, "party_too_large").await;
+        assert_eq!(en["detail"], "This activity allows at most 2 people per registration.");
         assert_problem(app.sign_up(&young, &pairs, 0).await, 422, "validation_failed").await;
 
         let cancelled = app.published_event(&owner, &org, 5, json!({})).await;
