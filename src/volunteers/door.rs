@@ -80,7 +80,11 @@ fn who(
         (Some(no), None) => queries::by_number(c, no)?
             .ok_or_else(|| ApiError::field("volunteer_no", Invalid::Unknown)),
         (None, Some(code)) => from_code(c, keys, code),
-        _ => Err(ApiError::field("volunteer_no", Invalid::Required)),
+        (Some(_), Some(_)) => Err(ApiError::field("volunteer_no", Invalid::NotBoth("code"))),
+        (None, None) => Err(ApiError::field(
+            "volunteer_no",
+            Invalid::OneRequired("code"),
+        )),
     }
 }
 

@@ -131,6 +131,8 @@ both_databases! {
         assert_problem(door(json!({"code": ticket["token"], "action": "in"})).await, 422, "invalid_ticket").await;
         assert_problem(app.post(&format!("/events/{event}/checkins"), Some(&staff.access), json!({"ticket": code})).await, 422, "invalid_ticket").await;
         assert_problem(door(json!({"action": "in"})).await, 422, "validation_failed").await;
+        let both = assert_problem(door(json!({"volunteer_no": number, "code": code, "action": "in"})).await, 422, "validation_failed").await;
+        assert_eq!(both["errors"][0]["field"], "volunteer_no");
 
         // Back-fills: a reason, no overlap, clipped to the shift, then verified by another manager.
         let backfill_url = format!("/shifts/{shift}/backfill");
