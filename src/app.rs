@@ -71,6 +71,14 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared, StartError> {
     })
     .await
     .map_err(|e| StartError::Database(format!("start-up task: {e}")))??;
+    if settings.test_clock {
+        tracing::warn!(
+            "MULIN_TEST_CLOCK is on: POST /api/v1/test/clock moves this process's clock; never use it in production"
+        );
+        db.run(|conn| Ok(crate::db::clock::enable_test_clock(conn)?))
+            .await
+            .map_err(|e| StartError::Database(e.to_string()))?;
+    }
     let outbox = Arc::new(SqlOutbox::new(db.backend() == "postgres"));
     db.attach_outbox(outbox.clone());
     let database = |e: ApiError| StartError::Database(e.to_string());
@@ -270,7 +278,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::displays::routes::configure)
                 .configure(crate::displays::board::configure)
                 .configure(crate::displays::announcements::configure)
-                .route("/openapi.json", web::get().to(crate::openapi::serve)),
+                .route("/openapi.json", web::get().to(crate::openapi::serve))
+                .route("/test/clock", web::post().to(crate::health::advance_clock)),
         );
 }
 

@@ -50,6 +50,9 @@ pub struct Settings {
     /// `MULIN_LIVE_MAX_CONNECTIONS_PER_USER`: open WebSockets one signed-in
     /// user may hold on one instance.
     pub live_max_connections_per_user: usize,
+    /// `MULIN_TEST_CLOCK`: `true` lets `POST /api/v1/test/clock` move the
+    /// service's clock forward, for tests only; never in production.
+    pub test_clock: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             idempotency_wait_ms: 5_000,
             log_format: LogFormat::Pretty,
             live_max_connections_per_user: 10,
+            test_clock: false,
         }
     }
 }
@@ -171,11 +175,12 @@ fn is_postgres(url: &str) -> bool {
 /// those read by tests, benchmarks and CI.
 fn is_setting(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    !(key == "config"
-        || key == "commit"
-        || ["test_", "bench_", "ci_"]
-            .iter()
-            .any(|p| key.starts_with(p)))
+    key == "test_clock"
+        || !(key == "config"
+            || key == "commit"
+            || ["test_", "bench_", "ci_"]
+                .iter()
+                .any(|p| key.starts_with(p)))
 }
 
 #[cfg(test)]
@@ -198,6 +203,7 @@ mod tests {
     fn test_and_benchmark_variables_are_not_settings() {
         assert!(is_setting("database_url"));
         assert!(!is_setting("test_database_url"));
+        assert!(is_setting("test_clock"));
         assert!(!is_setting("bench_scale"));
         assert!(!is_setting("config"));
     }

@@ -31,6 +31,7 @@ use crate::{
     paths(
         health::healthz,
         health::readyz,
+        health::advance_clock,
         accounts::auth_routes::register,
         accounts::auth_routes::login,
         accounts::auth_routes::refresh,

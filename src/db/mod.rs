@@ -2,6 +2,7 @@
 //! one way to write ([`Db::write`] with a [`Tx`]) and the bridge from async
 //! handlers to blocking diesel.
 
+pub mod clock;
 pub mod migrations;
 pub mod schema;
 
@@ -11,7 +12,6 @@ mod writer;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
@@ -20,6 +20,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::config::Settings;
 use crate::error::ApiError;
+pub use clock::now;
 pub use tx::{Message, Numbered, Outbox, Tx};
 use writer::Writer;
 
@@ -253,12 +254,6 @@ impl Db {
         }
         Ok(value)
     }
-}
-
-/// The current time as stored: UTC, truncated to microseconds so that SQLite and
-/// PostgreSQL hold the same value and cursors round-trip exactly.
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc().trunc_subsecs(6)
 }
 
 /// Whether the database answers (for `/readyz`).

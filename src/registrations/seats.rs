@@ -28,7 +28,7 @@ use crate::organizations::{VERIFIED, queries as orgs};
 
 fn age_allows(event: &Event, birth_year: Option<i32>) -> bool {
     let Some(born) = birth_year else { return false };
-    let age = chrono::Utc::now().year() - born;
+    let age = db::now().year() - born;
     event.min_age.is_none_or(|min| age >= min) && event.max_age.is_none_or(|max| age <= max)
 }
 

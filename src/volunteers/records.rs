@@ -204,7 +204,7 @@ pub fn days(from: Option<&str>, to: Option<&str>) -> Result<(NaiveDate, NaiveDat
     };
     let to = match to {
         Some(v) => parse("to", v)?,
-        None => Utc::now().date_naive(),
+        None => crate::db::now().date(),
     };
     let from = match from {
         Some(v) => parse("from", v)?,

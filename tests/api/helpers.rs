@@ -131,7 +131,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: Db,
-    handle: ServerHandle,
+    server: Running,
     // Dropped last: the database outlives the server.
     _test_db: TestDb,
 }
@@ -172,17 +172,66 @@ impl TestApp {
         let handle = app.handle();
         let db = app.db().clone();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(64)
-            .build()
-            .expect("client");
         TestApp {
             address,
-            client,
+            client: http_client(),
             db,
-            handle,
+            server: Running::InProcess(handle),
             _test_db: test_db,
+        }
+    }
+
+    /// The real `mulin serve` binary in a child process of its own, with the
+    /// test clock on: the clock belongs to the process, so a test that moves it
+    /// must not share a process with other tests' servers. `env` adds or
+    /// overrides `MULIN_*` variables.
+    pub async fn spawn_process(kind: Kind, env: &[(&str, &str)]) -> TestApp {
+        let (test_db, database_url) = TestDb::create(&kind);
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.push(("MULIN_DATABASE_URL".into(), database_url.clone()));
+        let child = ChildServer::start(env).await;
+        let settings = test_settings(database_url);
+        let db = tokio::task::spawn_blocking(move || Db::connect(&settings).expect("test db"))
+            .await
+            .expect("connect");
+        TestApp {
+            address: child.address.clone(),
+            client: http_client(),
+            db,
+            server: Running::Child(child),
+            _test_db: test_db,
+        }
+    }
+
+    /// Kills the child process (as a crash would) and starts it again on the
+    /// same database and settings. Only for `spawn_process` servers.
+    pub async fn restart(&mut self) {
+        let Running::Child(child) = &mut self.server else {
+            panic!("restart needs a server from spawn_process");
+        };
+        let env = child.env.clone();
+        child.kill();
+        let next = ChildServer::start(env).await;
+        self.address = next.address.clone();
+        self.server = Running::Child(next);
+    }
+
+    /// Moves the service's test clock forward (`spawn_process` servers only).
+    pub async fn advance(&self, secs: i64) {
+        let res = self
+            .post("/api/v1/test/clock", None, json!({"advance_secs": secs}))
+            .await;
+        assert_eq!(res.status(), 200, "test clock moved");
+    }
+
+    /// Everything the child server logged so far (`spawn_process` servers only).
+    pub fn server_log(&self) -> String {
+        match &self.server {
+            Running::Child(child) => std::fs::read_to_string(&child.log).unwrap_or_default(),
+            Running::InProcess(_) => String::new(),
         }
     }
 
@@ -292,9 +341,12 @@ impl TestApp {
         Self::start(settings, TestDb::None).await
     }
 
-    pub fn stop(&self) {
-        // Sends the stop command at once; the returned future only waits for it.
-        drop(self.handle.stop(false));
+    pub fn stop(&mut self) {
+        match &mut self.server {
+            // Sends the stop command at once; the returned future only waits for it.
+            Running::InProcess(handle) => drop(handle.stop(false)),
+            Running::Child(child) => child.kill(),
+        }
     }
 }
 
@@ -302,6 +354,97 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client")
+}
+
+enum Running {
+    InProcess(ServerHandle),
+    Child(ChildServer),
+}
+
+/// `mulin serve` in a child process, logging JSON to a file.
+struct ChildServer {
+    process: std::process::Child,
+    address: String,
+    env: Vec<(String, String)>,
+    log: std::path::PathBuf,
+    _log_dir: std::sync::Arc<tempfile::TempDir>,
+}
+
+impl ChildServer {
+    async fn start(env: Vec<(String, String)>) -> ChildServer {
+        let log_dir = std::sync::Arc::new(tempfile::tempdir().expect("log dir"));
+        let log = log_dir.path().join("server.log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mulin"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("MULIN_LISTEN", "127.0.0.1:0")
+            .env("MULIN_JWT_SECRET", JWT_SECRET)
+            .env("MULIN_AUTH_RATE_LIMIT", "0")
+            .env("MULIN_WORKERS", "2")
+            .env("MULIN_POOL_SIZE", "10")
+            .env("MULIN_LOG_FORMAT", "json")
+            .env("MULIN_TEST_CLOCK", "true")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(file);
+        for (k, v) in &env {
+            command.env(k, v);
+        }
+        let process = command.spawn().expect("mulin serve starts");
+        let mut child = ChildServer {
+            process,
+            address: String::new(),
+            env,
+            log,
+            _log_dir: log_dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&child.log).unwrap_or_default();
+            if let Some(address) = listening_address(&text) {
+                child.address = format!("http://{address}");
+                return child;
+            }
+            if let Ok(Some(status)) = child.process.try_wait() {
+                panic!("mulin serve exited with {status}:\n{text}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mulin serve did not start within 60 s:\n{text}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The address from the server's JSON "listening" log line.
+fn listening_address(log: &str) -> Option<String> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["fields"]["message"] == "listening")
+        .and_then(|line| line["fields"]["address"].as_str().map(str::to_owned))
 }
 
 pub fn session(pair: Value) -> Session {

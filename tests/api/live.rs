@@ -176,7 +176,6 @@ both_databases! {
         // just after the commit).
         let before = next(&mut socket).await["seq"].as_i64().unwrap();
         drop(socket);
-        first.stop();
         drop(first);
 
         let second = TestApp::start_shared(test_settings(url)).await;

@@ -11,6 +11,7 @@ mod helpers;
 mod accounts;
 mod centres;
 mod checkin;
+mod clock;
 mod displays;
 mod events;
 mod http;
