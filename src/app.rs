@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::events::Seats;
 use crate::http::client::CallerScope;
 use crate::http::{etag, extract, idempotency, locale, metrics};
+use crate::jobs::runner::Handlers;
 use crate::live::outbox::SqlOutbox;
 use crate::live::topics::Policies;
 use crate::live::{self, hub::Command, hub::GOING_AWAY, hub::HubHandle};
@@ -81,6 +82,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared, StartError> {
     }
     let outbox = Arc::new(SqlOutbox::new(db.backend() == "postgres"));
     db.attach_outbox(outbox.clone());
+    db.attach_followers(followers());
     let database = |e: ApiError| StartError::Database(e.to_string());
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.expose().to_owned(),
@@ -100,6 +102,24 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared, StartError> {
         keys,
         tickets,
     })
+}
+
+/// Who reacts, inside each write, to the messages it recorded.
+fn followers() -> Vec<Arc<dyn crate::db::Follower>> {
+    vec![Arc::new(crate::notifications::follow::Notices)]
+}
+
+/// Who does each kind of queued job.
+fn job_handlers(settings: &Settings) -> Handlers {
+    use crate::notifications::{FEEDBACK_JOB, NOTIFY_JOB, deliver};
+    Handlers::default()
+        .with(
+            NOTIFY_JOB,
+            deliver::Deliver {
+                push: settings.push_webhook_url.is_some(),
+            },
+        )
+        .with(FEEDBACK_JOB, deliver::FeedbackRequests)
 }
 
 /// Who owns each kind of live topic (the socket imports no feature).
@@ -133,6 +153,7 @@ impl Application {
         // own: live delivery must not wait behind a queue of requests.
         let lane = |db: &Db| db.lane(1).map_err(|e| StartError::Database(e.to_string()));
         let hub = live::hub::start(lane(&db)?, outbox.hub.clone());
+        crate::jobs::runner::start(lane(&db)?, job_handlers(&settings));
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
             let instance = uuid::Uuid::new_v4().simple().to_string();
@@ -270,6 +291,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::events::routes::configure)
                 .configure(crate::registrations::routes::configure)
                 .configure(crate::volunteers::routes::configure)
+                .configure(crate::notifications::routes::configure)
                 .configure(crate::checkin::routes::configure)
                 .configure(crate::checkin::qr::configure)
                 .configure(crate::checkin::door::configure)

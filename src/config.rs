@@ -53,6 +53,16 @@ pub struct Settings {
     /// `MULIN_TEST_CLOCK`: `true` lets `POST /api/v1/test/clock` move the
     /// service's clock forward, for tests only; never in production.
     pub test_clock: bool,
+    /// `MULIN_PUSH_WEBHOOK_URL`: the app's push gateway; each notification is
+    /// also delivered there as a signed webhook (optional).
+    pub push_webhook_url: Option<String>,
+    /// `MULIN_PUSH_WEBHOOK_SECRET`: its signing secret (`whsec_` + base64).
+    pub push_webhook_secret: Option<Secret>,
+    /// `MULIN_WEBHOOK_ALLOW_PRIVATE`: `true` lets webhooks target private,
+    /// loopback and link-local addresses (tests, closed networks); off by default.
+    pub webhook_allow_private: bool,
+    /// `MULIN_WEBHOOK_TIMEOUT_SECS`: how long a webhook receiver may take (15).
+    pub webhook_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -74,6 +84,10 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             live_max_connections_per_user: 10,
             test_clock: false,
+            push_webhook_url: None,
+            push_webhook_secret: None,
+            webhook_allow_private: false,
+            webhook_timeout_secs: 15,
         }
     }
 }

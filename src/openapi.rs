@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, Code};
 use crate::{
-    accounts, centres, checkin, displays, error, events, health, live, organizations,
-    registrations, volunteers,
+    accounts, centres, checkin, displays, error, events, health, live, notifications,
+    organizations, registrations, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -94,6 +94,10 @@ use crate::{
         volunteers::records::csv,
         volunteers::certificates::issue,
         volunteers::certificates::show,
+        notifications::routes::inbox,
+        notifications::routes::read,
+        notifications::routes::settings,
+        notifications::routes::change_settings,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -108,7 +112,8 @@ use crate::{
         (name = "live", description = "Live updates over a WebSocket"),
         (name = "displays", description = "Centre screens: managers, displays, announcements, the board"),
         (name = "volunteers", description = "Volunteers, shifts, service hours and certificates"),
-        (name = "operations", description = "Probes"),
+        (name = "notifications", description = "The inbox, read marks and per-kind settings: reminders, promotions, changes, cancellations, feedback requests"),
+        (name = "operations", description = "Probes and the test clock"),
     )
 )]
 pub struct ApiDoc;

@@ -59,6 +59,21 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Checkin>, ApiError> {
         .optional()?)
 }
 
+/// The residents checked in at the event (walk-ins without an account left
+/// out): `(registration id, user id)`.
+pub fn attended(conn: &mut DbConn, event_id: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let rows: Vec<(String, Option<String>)> = checkins::table
+        .inner_join(registrations::table)
+        .filter(checkins::event_id.eq(event_id))
+        .filter(registrations::user_id.is_not_null())
+        .select((registrations::id, registrations::user_id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, user)| user.map(|u| (id, u)))
+        .collect())
+}
+
 fn of_registration(conn: &mut DbConn, registration_id: &str) -> Result<Option<Checkin>, ApiError> {
     Ok(checkins::table
         .filter(checkins::registration_id.eq(registration_id))

@@ -21,7 +21,7 @@ use diesel::{Connection, RunQueryDsl};
 use crate::config::Settings;
 use crate::error::ApiError;
 pub use clock::now;
-pub use tx::{Message, Numbered, Outbox, Tx};
+pub use tx::{Follower, Message, Numbered, Outbox, Tx};
 use writer::Writer;
 
 /// One live connection to whichever database the settings chose.
@@ -154,6 +154,8 @@ pub struct Db {
     writer: Option<Writer>,
     /// Stores and announces the messages writes record (set by `app`).
     outbox: Arc<OnceLock<Arc<dyn Outbox>>>,
+    /// Who reacts inside each write to what it recorded (set by `app`).
+    followers: Arc<OnceLock<Vec<Arc<dyn Follower>>>>,
 }
 
 impl Db {
@@ -165,10 +167,12 @@ impl Db {
             .connection_timeout(Duration::from_secs(settings.pool_timeout_secs))
             .build(manager.clone())?;
         let outbox: Arc<OnceLock<Arc<dyn Outbox>>> = Arc::default();
+        let followers: Arc<OnceLock<Vec<Arc<dyn Follower>>>> = Arc::default();
         let writer = match backend {
-            "sqlite" => {
-                Some(Writer::start(manager.clone(), outbox.clone()).map_err(ConnectError::Thread)?)
-            }
+            "sqlite" => Some(
+                Writer::start(manager.clone(), outbox.clone(), followers.clone())
+                    .map_err(ConnectError::Thread)?,
+            ),
             _ => None,
         };
         Ok(Db {
@@ -177,6 +181,7 @@ impl Db {
             backend,
             writer,
             outbox,
+            followers,
         })
     }
 
@@ -198,6 +203,11 @@ impl Db {
     /// Where the messages of every write go from now on (once).
     pub fn attach_outbox(&self, outbox: Arc<dyn Outbox>) {
         let _ = self.outbox.set(outbox);
+    }
+
+    /// Who follows every write from now on (once).
+    pub fn attach_followers(&self, followers: Vec<Arc<dyn Follower>>) {
+        let _ = self.followers.set(followers);
     }
 
     pub fn backend(&self) -> &'static str {
@@ -239,8 +249,12 @@ impl Db {
             return writer.write(f).await;
         }
         let outbox = self.outbox.clone();
+        let followers = self.followers.clone();
         let (value, messages) = self
-            .run(move |conn| tx::run(conn, outbox.get().map(|o| o.as_ref()), f))
+            .run(move |conn| {
+                let followers = followers.get().map_or(&[][..], Vec::as_slice);
+                tx::run(conn, outbox.get().map(|o| o.as_ref()), followers, f)
+            })
             .await?;
         if let (Some(outbox), false) = (self.outbox.get(), messages.is_empty()) {
             if let Some(numbered) = outbox.committed(&messages) {

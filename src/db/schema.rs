@@ -341,6 +341,75 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        job_key -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        payload -> Text,
+        run_at -> Timestamp,
+        attempts -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_settings (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+        enabled -> Bool,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        owner_kind -> Text,
+        owner_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        message_id -> Text,
+        event -> Text,
+        payload -> Text,
+        attempt -> Integer,
+        status -> Text,
+        response_code -> Nullable<Integer>,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(centre_managers -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -355,6 +424,8 @@ diesel::joinable!(volunteers -> users (user_id));
 diesel::joinable!(shifts -> events (event_id));
 diesel::joinable!(shift_applications -> shifts (shift_id));
 diesel::joinable!(volunteer_hours -> shifts (shift_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
@@ -383,4 +454,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     volunteer_sessions,
     volunteer_hours,
     volunteer_certificates,
+    jobs,
+    notifications,
+    notification_settings,
+    webhook_endpoints,
+    webhook_deliveries,
 );

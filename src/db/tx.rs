@@ -8,6 +8,7 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -37,6 +38,15 @@ pub trait Outbox: Send + Sync + 'static {
     fn committed(&self, messages: &[Message]) -> Option<Numbered>;
 }
 
+/// Reacts, inside the same transaction, to the messages a write recorded: the
+/// work a change causes (jobs, notifications, webhook deliveries) commits or
+/// rolls back with the change itself. `db` defines the hook; features that
+/// follow others' changes implement it and `app` attaches them. Messages a
+/// follower records are stored but not followed again.
+pub trait Follower: Send + Sync + 'static {
+    fn follow(&self, tx: &mut Tx<'_>, recorded: &[Message]) -> Result<(), ApiError>;
+}
+
 /// A wait for messages to be numbered (see [`Outbox::committed`]).
 pub type Numbered = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -44,14 +54,29 @@ pub type Numbered = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub struct Tx<'c> {
     conn: &'c mut DbConn,
     messages: Vec<Message>,
+    followers: &'c [Arc<dyn Follower>],
 }
 
 impl<'c> Tx<'c> {
-    pub(super) fn new(conn: &'c mut DbConn) -> Tx<'c> {
+    pub(super) fn new(conn: &'c mut DbConn, followers: &'c [Arc<dyn Follower>]) -> Tx<'c> {
         Tx {
             conn,
             messages: Vec::new(),
+            followers,
         }
+    }
+
+    /// Hands what the write recorded to the followers (once, after the write).
+    fn follow(&mut self) -> Result<(), ApiError> {
+        let followers = self.followers;
+        if self.messages.is_empty() || followers.is_empty() {
+            return Ok(());
+        }
+        let recorded = self.messages.clone();
+        for follower in followers {
+            follower.follow(self, &recorded)?;
+        }
+        Ok(())
     }
 
     /// The connection, for diesel statements (`.execute(tx.conn())`).
@@ -126,8 +151,12 @@ pub(super) fn run_closure<T, F>(tx: &mut Tx<'_>, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError>,
 {
-    catch_unwind(AssertUnwindSafe(|| f(tx)))
-        .unwrap_or_else(|_| Err(ApiError::internal("a write transaction panicked")))
+    catch_unwind(AssertUnwindSafe(|| {
+        let value = f(tx)?;
+        tx.follow()?;
+        Ok(value)
+    }))
+    .unwrap_or_else(|_| Err(ApiError::internal("a write transaction panicked")))
 }
 
 /// One whole transaction on `conn`: begin, `f`, store the messages, commit.
@@ -135,13 +164,14 @@ where
 pub(super) fn run<T, F>(
     conn: &mut DbConn,
     outbox: Option<&dyn Outbox>,
+    followers: &[Arc<dyn Follower>],
     f: F,
 ) -> Result<(T, Vec<Message>), ApiError>
 where
     F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError>,
 {
     begin(conn)?;
-    let mut tx = Tx::new(conn);
+    let mut tx = Tx::new(conn, followers);
     let result = run_closure(&mut tx, f);
     let messages = tx.into_messages();
     let stored = result.and_then(|value| {

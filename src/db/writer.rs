@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::tx::{self, Message, Outbox, Tx};
+use super::tx::{self, Follower, Message, Outbox, Tx};
 use super::{DbConn, Manager};
 use crate::error::ApiError;
 
@@ -74,11 +74,12 @@ impl Writer {
     pub fn start(
         manager: Manager,
         outbox: Arc<OnceLock<Arc<dyn Outbox>>>,
+        followers: Arc<OnceLock<Vec<Arc<dyn Follower>>>>,
     ) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("mulin-sqlite-writer".into())
-            .spawn(move || write_forever(&manager, &outbox, jobs))?;
+            .spawn(move || write_forever(&manager, &outbox, &followers, jobs))?;
         Ok(Writer { queue })
     }
 
@@ -107,6 +108,7 @@ impl Writer {
 fn write_forever(
     manager: &Manager,
     outbox: &OnceLock<Arc<dyn Outbox>>,
+    followers: &OnceLock<Vec<Arc<dyn Follower>>>,
     mut jobs: mpsc::Receiver<Box<dyn Work>>,
 ) {
     let mut conn: Option<DbConn> = None;
@@ -133,7 +135,8 @@ fn write_forever(
         }
         let Some(c) = conn.as_mut() else { continue };
         let outbox = outbox.get().map(|o| o.as_ref());
-        match commit_batch(c, outbox, &mut batch) {
+        let followers = followers.get().map_or(&[][..], Vec::as_slice);
+        match commit_batch(c, outbox, followers, &mut batch) {
             Ok(messages) => {
                 for job in batch {
                     job.finish(Ok(()));
@@ -163,6 +166,7 @@ fn write_forever(
 fn commit_batch(
     conn: &mut DbConn,
     outbox: Option<&dyn Outbox>,
+    followers: &[Arc<dyn Follower>],
     batch: &mut [Box<dyn Work>],
 ) -> Result<Vec<Message>, ApiError> {
     tx::begin(conn)?;
@@ -170,7 +174,7 @@ fn commit_batch(
     let outcome = (|| {
         for job in batch.iter_mut() {
             tx::savepoint(conn)?;
-            let mut t = Tx::new(conn);
+            let mut t = Tx::new(conn, followers);
             let ok = job.run(&mut t);
             let recorded = t.into_messages();
             if ok {

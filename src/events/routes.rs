@@ -314,19 +314,20 @@ pub async fn publish(
             } = lock_for_manager(c, &id, &user)?;
             let org_name = organization.name;
             let now = db::now();
-            match event.status_at(now) {
+            let kind = match event.status_at(now) {
                 DRAFT => {
                     if organization.status != VERIFIED {
                         return Err(Code::OrganizationNotVerified.into());
                     }
                     queries::set_status(c, &id, PUBLISHED, None)?;
+                    "event.published"
                 }
-                PUBLISHED => {}
+                PUBLISHED => "event.updated",
                 _ => return Err(Code::EventNotOpen.into()),
-            }
+            };
             let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
             let view = EventView::new(event, org_name, now);
-            announce(c, &view, "event.updated")?;
+            announce(c, &view, kind)?;
             Ok(view)
         })
         .await?;

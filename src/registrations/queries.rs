@@ -33,6 +33,28 @@ pub fn active_of(conn: &mut DbConn, event_id: &str, user_id: &str) -> Result<boo
     Ok(active > 0)
 }
 
+/// The residents holding an active registration for the event:
+/// `(registration id, user id, status)`, walk-ins without an account left out.
+pub fn holders(
+    conn: &mut DbConn,
+    event_id: &str,
+) -> Result<Vec<(String, String, String)>, ApiError> {
+    let rows: Vec<(String, Option<String>, String)> = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.ne(CANCELLED))
+        .filter(registrations::user_id.is_not_null())
+        .select((
+            registrations::id,
+            registrations::user_id,
+            registrations::status,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, user, status)| user.map(|u| (id, u, status)))
+        .collect())
+}
+
 /// Stores a new registration; a second active one of the same resident for
 /// the same event is refused by a unique index (`already_registered`).
 pub fn insert(conn: &mut DbConn, r: &Registration) -> Result<(), ApiError> {

@@ -17,6 +17,7 @@ mod events;
 mod http;
 mod live;
 mod migrations;
+mod notifications;
 mod openapi;
 mod organizations;
 mod registrations;

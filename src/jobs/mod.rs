@@ -1,0 +1,161 @@
+//! The durable job queue: work that must happen later or outside the request
+//! (reminders, notifications, webhook deliveries, retention sweeps) is a row in
+//! `jobs`, written in the same transaction as the change that caused it, so a
+//! job exists if and only if its cause committed, and survives restarts.
+//!
+//! Why not a crate: the maintained Rust queues (graphile_worker, apalis-sql,
+//! pgqrs, ishikari) run on sqlx and mostly on PostgreSQL only; none can enqueue
+//! inside a diesel transaction on SQLite and PostgreSQL, which is the property
+//! that makes reminders impossible to lose. The queue is small: [`runner`]
+//! claims due jobs with `FOR UPDATE SKIP LOCKED` on PostgreSQL (several
+//! instances, each job claimed by one) and through the single writer on SQLite,
+//! with a lease so a crashed instance's jobs are claimed again.
+//!
+//! Floor 2: features register a [`runner::Handler`] per kind in `app`.
+
+pub mod runner;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::jobs;
+use crate::db::{self, DbConn};
+use crate::error::ApiError;
+
+/// One job as stored.
+#[derive(Clone, Debug, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = jobs)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub job_key: Option<String>,
+    pub subject: Option<String>,
+    /// JSON text.
+    pub payload: String,
+    pub run_at: NaiveDateTime,
+    /// Claims so far, this one included.
+    pub attempts: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl Job {
+    pub fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_str(&self.payload)
+            .map_err(|e| ApiError::internal(format!("job {} payload: {e}", self.id)))
+    }
+}
+
+/// A job to add.
+pub struct NewJob<'a, P: Serialize> {
+    pub kind: &'a str,
+    /// Finds the job again; adding a job whose key waits already replaces it.
+    pub key: Option<String>,
+    pub subject: Option<String>,
+    pub payload: &'a P,
+    pub run_at: NaiveDateTime,
+}
+
+/// Adds a job inside the caller's transaction. A job with the same key that is
+/// still waiting is replaced (its time and payload move to the new ones).
+pub fn enqueue<P: Serialize>(conn: &mut DbConn, job: NewJob<'_, P>) -> Result<String, ApiError> {
+    let payload =
+        serde_json::to_string(job.payload).map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Some(key) = &job.key {
+        diesel::delete(jobs::table.filter(jobs::job_key.eq(key))).execute(conn)?;
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(jobs::table)
+        .values((
+            jobs::id.eq(&id),
+            jobs::kind.eq(job.kind),
+            jobs::job_key.eq(&job.key),
+            jobs::subject.eq(&job.subject),
+            jobs::payload.eq(&payload),
+            jobs::run_at.eq(job.run_at),
+            jobs::attempts.eq(0),
+            jobs::created_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Withdraws waiting jobs by key (a cancelled registration's reminders).
+pub fn withdraw(conn: &mut DbConn, keys: &[String]) -> Result<usize, ApiError> {
+    Ok(diesel::delete(jobs::table.filter(jobs::job_key.eq_any(keys))).execute(conn)?)
+}
+
+/// Withdraws every waiting job of `kind` about `subject` (a cancelled event's).
+pub fn withdraw_about(conn: &mut DbConn, kind: &str, subject: &str) -> Result<usize, ApiError> {
+    Ok(diesel::delete(
+        jobs::table
+            .filter(jobs::kind.eq(kind))
+            .filter(jobs::subject.eq(subject)),
+    )
+    .execute(conn)?)
+}
+
+/// The waiting jobs of `kind` about `subject`, to move them.
+pub fn about(conn: &mut DbConn, kind: &str, subject: &str) -> Result<Vec<Job>, ApiError> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::subject.eq(subject))
+        .select(Job::as_select())
+        .load(conn)?)
+}
+
+/// Moves one waiting job to a new time.
+pub fn reschedule(conn: &mut DbConn, id: &str, run_at: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(jobs::table.find(id))
+        .set(jobs::run_at.eq(run_at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes a job its handler finished, inside the handler's own transaction:
+/// false when the job is gone or was claimed again (its lease ran out), so the
+/// handler's effects must roll back and not happen twice.
+pub fn complete(conn: &mut DbConn, job: &Job) -> Result<bool, ApiError> {
+    let deleted = diesel::delete(
+        jobs::table
+            .filter(jobs::id.eq(&job.id))
+            .filter(jobs::attempts.eq(job.attempts)),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// The waiting job with this key, if any.
+pub fn by_key(conn: &mut DbConn, key: &str) -> Result<Option<Job>, ApiError> {
+    Ok(jobs::table
+        .filter(jobs::job_key.eq(key))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Puts a claimed job back to wait until `at` (quiet hours, a moved event),
+/// inside the handler's transaction; not a failure.
+pub fn postpone(conn: &mut DbConn, job: &Job, at: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(&job.id))
+            .filter(jobs::attempts.eq(job.attempts)),
+    )
+    .set((
+        jobs::run_at.eq(at),
+        jobs::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// How many jobs are due by `at` (waiting or running), for tests and `/metrics`.
+pub fn due(conn: &mut DbConn, at: NaiveDateTime) -> Result<i64, ApiError> {
+    Ok(jobs::table
+        .filter(jobs::run_at.le(at))
+        .count()
+        .get_result(conn)?)
+}

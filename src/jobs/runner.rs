@@ -1,0 +1,174 @@
+//! Runs due jobs: claims a batch (a lease, so a crashed instance's jobs come
+//! back), hands each to the handler registered for its kind, and records the
+//! outcome. Several instances may run at once: on PostgreSQL a claim skips the
+//! rows another instance is claiming (`FOR UPDATE SKIP LOCKED`); on SQLite
+//! claims go through the one writer.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamp};
+use tokio::sync::Semaphore;
+
+use super::Job;
+use crate::db::schema::jobs;
+use crate::db::{self, Db, DbConn};
+use crate::error::ApiError;
+
+/// Most jobs one claim takes.
+pub const BATCH: i64 = 500;
+/// Jobs running at once on one instance (webhook deliveries wait on the network).
+const CONCURRENCY: usize = 64;
+/// How long a claimed job is this instance's before another may take it.
+const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+/// How often an idle runner looks for due jobs.
+const POLL: Duration = Duration::from_millis(500);
+/// A job whose handler keeps failing is dropped after this many claims.
+const MAX_ATTEMPTS: i32 = 12;
+
+/// What became of a job.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Done; the runner removes the job.
+    Done,
+    /// Done, and the handler removed the job in its own transaction with
+    /// [`super::complete`] (exactly once with its effects).
+    Completed,
+    /// Try again at `at`.
+    Retry { at: NaiveDateTime, error: String },
+    /// Give up on it (logged).
+    Drop { error: String },
+}
+
+pub type Running = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
+
+/// Does one kind of job; defined here, implemented by features, registered in `app`.
+pub trait Handler: Send + Sync + 'static {
+    fn run(&self, db: Db, job: Job) -> Running;
+}
+
+/// Every registered handler by kind.
+#[derive(Clone, Default)]
+pub struct Handlers(HashMap<&'static str, Arc<dyn Handler>>);
+
+impl Handlers {
+    pub fn with(mut self, kind: &'static str, handler: impl Handler) -> Handlers {
+        self.0.insert(kind, Arc::new(handler));
+        self
+    }
+}
+
+/// Starts the runner on its own task; it stops when the runtime does.
+pub fn start(db: Db, handlers: Handlers) {
+    tokio::spawn(run_forever(db, handlers));
+}
+
+async fn run_forever(db: Db, handlers: Handlers) {
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    loop {
+        let claimed = match db.write(|tx| claim(tx, db::now(), BATCH)).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming jobs failed");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
+        let full = claimed.len() as i64 == BATCH;
+        for job in claimed {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let db = db.clone();
+            let handler = handlers.0.get(job.kind.as_str()).cloned();
+            tokio::spawn(async move {
+                let outcome = match handler {
+                    Some(handler) => handler.run(db.clone(), job.clone()).await,
+                    None => Outcome::Retry {
+                        at: db::now() + chrono::Duration::hours(1),
+                        error: format!("no handler for {}", job.kind),
+                    },
+                };
+                finish(&db, job, outcome).await;
+                drop(permit);
+            });
+        }
+        if !full {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Claims up to `limit` due jobs that nobody holds, oldest first.
+pub fn claim(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Job>, ApiError> {
+    let until = now + LEASE;
+    let claimed = match conn {
+        DbConn::Pg(c) => diesel::sql_query(
+            "UPDATE jobs SET attempts = attempts + 1, locked_until = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE run_at <= $2 \
+               AND (locked_until IS NULL OR locked_until < $2) \
+               ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load::<Job>(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "UPDATE jobs SET attempts = attempts + 1, locked_until = ? \
+             WHERE id IN (SELECT id FROM jobs WHERE run_at <= ? \
+               AND (locked_until IS NULL OR locked_until < ?) \
+               ORDER BY run_at LIMIT ?) \
+             RETURNING *",
+        )
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load::<Job>(c)?,
+    };
+    Ok(claimed)
+}
+
+/// Records what became of a claimed job.
+async fn finish(db: &Db, job: Job, outcome: Outcome) {
+    let id = job.id.clone();
+    let kind = job.kind.clone();
+    let result = db
+        .write(move |tx| {
+            match outcome {
+                Outcome::Completed => {}
+                Outcome::Done => {
+                    super::complete(tx, &job)?;
+                }
+                Outcome::Retry { at, error } if job.attempts < MAX_ATTEMPTS => {
+                    tracing::info!(job = %job.id, kind = %job.kind, %error, %at, "job will be retried");
+                    diesel::update(
+                        jobs::table
+                            .filter(jobs::id.eq(&job.id))
+                            .filter(jobs::attempts.eq(job.attempts)),
+                    )
+                    .set((
+                        jobs::run_at.eq(at),
+                        jobs::locked_until.eq(None::<NaiveDateTime>),
+                        jobs::last_error.eq(Some(error)),
+                    ))
+                    .execute(tx.conn())?;
+                }
+                Outcome::Retry { error, .. } | Outcome::Drop { error } => {
+                    tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job dropped");
+                    super::complete(tx, &job)?;
+                }
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(job = %id, %kind, error = %e, "recording a job's outcome failed; it runs again after its lease");
+    }
+}
