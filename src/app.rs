@@ -33,6 +33,8 @@ pub enum StartError {
     Database(String),
     #[error("migrations failed: {0}")]
     Migrations(String),
+    #[error("cannot build the webhook client: {0}")]
+    Http(String),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
@@ -106,13 +108,18 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared, StartError> {
 
 /// Who reacts, inside each write, to the messages it recorded.
 fn followers() -> Vec<Arc<dyn crate::db::Follower>> {
-    vec![Arc::new(crate::notifications::follow::Notices)]
+    vec![
+        Arc::new(crate::notifications::follow::Notices),
+        Arc::new(crate::webhooks::follow::Deliveries),
+    ]
 }
 
 /// Who does each kind of queued job.
-fn job_handlers(settings: &Settings) -> Handlers {
+fn job_handlers(settings: &Settings) -> Result<Handlers, StartError> {
     use crate::notifications::{FEEDBACK_JOB, NOTIFY_JOB, deliver};
-    Handlers::default()
+    use crate::webhooks::{follow::DELIVERY_JOB, send};
+    let client = |e: reqwest::Error| StartError::Http(e.to_string());
+    let mut handlers = Handlers::default()
         .with(
             NOTIFY_JOB,
             deliver::Deliver {
@@ -120,6 +127,21 @@ fn job_handlers(settings: &Settings) -> Handlers {
             },
         )
         .with(FEEDBACK_JOB, deliver::FeedbackRequests)
+        .with(
+            DELIVERY_JOB,
+            send::Deliver(send::Sender::for_endpoints(settings).map_err(client)?),
+        );
+    if let (Some(url), Some(secret)) = (&settings.push_webhook_url, &settings.push_webhook_secret) {
+        handlers = handlers.with(
+            deliver::PUSH_JOB,
+            send::Push {
+                sender: send::Sender::for_gateway(settings).map_err(client)?,
+                url: url.clone(),
+                secret: secret.expose().to_owned(),
+            },
+        );
+    }
+    Ok(handlers)
 }
 
 /// Who owns each kind of live topic (the socket imports no feature).
@@ -153,7 +175,7 @@ impl Application {
         // own: live delivery must not wait behind a queue of requests.
         let lane = |db: &Db| db.lane(1).map_err(|e| StartError::Database(e.to_string()));
         let hub = live::hub::start(lane(&db)?, outbox.hub.clone());
-        crate::jobs::runner::start(lane(&db)?, job_handlers(&settings));
+        crate::jobs::runner::start(lane(&db)?, job_handlers(&settings)?);
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
             let instance = uuid::Uuid::new_v4().simple().to_string();
@@ -292,6 +314,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::registrations::routes::configure)
                 .configure(crate::volunteers::routes::configure)
                 .configure(crate::notifications::routes::configure)
+                .configure(crate::webhooks::routes::configure)
                 .configure(crate::checkin::routes::configure)
                 .configure(crate::checkin::qr::configure)
                 .configure(crate::checkin::door::configure)

@@ -24,3 +24,4 @@ pub mod organizations;
 pub mod registrations;
 pub mod validate;
 pub mod volunteers;
+pub mod webhooks;

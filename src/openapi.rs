@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ApiError, Code};
 use crate::{
     accounts, centres, checkin, displays, error, events, health, live, notifications,
-    organizations, registrations, volunteers,
+    organizations, registrations, volunteers, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -98,6 +98,12 @@ use crate::{
         notifications::routes::read,
         notifications::routes::settings,
         notifications::routes::change_settings,
+        webhooks::routes::create_for_org,
+        webhooks::routes::list_for_org,
+        webhooks::routes::delete,
+        webhooks::routes::rotate,
+        webhooks::routes::deliveries,
+        webhooks::routes::redeliver,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -113,6 +119,7 @@ use crate::{
         (name = "displays", description = "Centre screens: managers, displays, announcements, the board"),
         (name = "volunteers", description = "Volunteers, shifts, service hours and certificates"),
         (name = "notifications", description = "The inbox, read marks and per-kind settings: reminders, promotions, changes, cancellations, feedback requests"),
+        (name = "webhooks", description = "Signed (Standard Webhooks) deliveries of thin events to organizations' and buyers' systems, with a delivery log"),
         (name = "operations", description = "Probes and the test clock"),
     )
 )]

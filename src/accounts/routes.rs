@@ -46,7 +46,10 @@ pub struct PatchMe {
     #[serde(default, deserialize_with = "crate::validate::present")]
     #[schema(value_type = Option<i64>, example = 1952)]
     pub birth_year: Option<Option<i64>>,
+    /// `zh-CN` or `en`: the language of notifications and errors sent to the
+    /// user. `language` is accepted as the same field (the contract's name).
     #[schema(example = "zh-CN")]
+    #[serde(alias = "language")]
     pub locale: Option<String>,
     #[serde(default, deserialize_with = "crate::validate::present")]
     #[schema(value_type = Option<String>, example = "wheelchair; hard of hearing")]

@@ -59,6 +59,8 @@ pub enum Code {
     OutsideShiftWindow,
     InvalidTransition,
     OverlappingRecord,
+    TooManyWebhooks,
+    WebhookDisabled,
     RateLimited,
     TooManyConnections,
     ServiceUnavailable,
@@ -99,7 +101,9 @@ impl Code {
             | TooManyPairs
             | OutsideShiftWindow
             | InvalidTransition
-            | OverlappingRecord => StatusCode::CONFLICT,
+            | OverlappingRecord
+            | TooManyWebhooks
+            | WebhookDisabled => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ValidationFailed | IdempotencyKeyReused | NotEligible | PartyTooLarge
@@ -155,6 +159,8 @@ impl Code {
             OutsideShiftWindow => "outside_shift_window",
             InvalidTransition => "invalid_transition",
             OverlappingRecord => "overlapping_record",
+            TooManyWebhooks => "too_many_webhooks",
+            WebhookDisabled => "webhook_disabled",
             RateLimited => "rate_limited",
             TooManyConnections => "too_many_connections",
             ServiceUnavailable => "service_unavailable",
@@ -183,6 +189,8 @@ pub enum Invalid {
     Timezone,
     UnknownPhone,
     ControlCharacters,
+    /// A webhook target that is not a public `http(s)` address.
+    PublicUrl,
     Timestamp,
     Date,
     InPast,

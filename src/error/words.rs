@@ -240,6 +240,26 @@ impl Code {
                 ),
                 ("尚未登记为志愿者", "请先登记成为志愿者。"),
             ),
+            TooManyWebhooks => (
+                (
+                    "Too many webhooks",
+                    "At most 20 webhook endpoints; remove one first.",
+                ),
+                (
+                    "Webhook 数量已达上限",
+                    "最多 20 个 Webhook 地址，请先删除一个。",
+                ),
+            ),
+            WebhookDisabled => (
+                (
+                    "Webhook disabled",
+                    "This endpoint answered 410 Gone or was removed; register it again to receive deliveries.",
+                ),
+                (
+                    "Webhook 已停用",
+                    "该地址曾返回 410 或已被删除，请重新登记后再接收推送。",
+                ),
+            ),
             ShiftFull => (
                 ("Shift full", "Every place on this shift is taken."),
                 ("岗位已满", "该志愿岗位名额已满。"),
@@ -377,6 +397,13 @@ impl Invalid {
                 "must not contain control characters".into()
             }
             (Invalid::ControlCharacters, Locale::ZhCn) => "不能包含控制字符".into(),
+            (Invalid::PublicUrl, Locale::En) => {
+                "must be an http(s) URL on a public address (not loopback, private or link-local)"
+                    .into()
+            }
+            (Invalid::PublicUrl, Locale::ZhCn) => {
+                "须为公网上的 http(s) 地址（不能是本机、内网或链路本地地址）".into()
+            }
             (Invalid::Timestamp, Locale::En) => {
                 "must be an RFC 3339 time, e.g. 2026-12-01T09:30:00+08:00".into()
             }

@@ -22,3 +22,4 @@ mod openapi;
 mod organizations;
 mod registrations;
 mod volunteers;
+mod webhooks;

@@ -208,7 +208,7 @@ both_databases! {
         let resident = app.register("早起的人").await;
         let english = app.register("Reader").await;
         let silent = app.register("不要提醒").await;
-        let res = app.request(Method::PATCH, "/me", Some(&english.access)).json(&json!({"locale": "en"})).send().await.unwrap();
+        let res = app.request(Method::PATCH, "/me", Some(&english.access)).json(&json!({"language": "en"})).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let res = app
             .request(Method::PATCH, "/me/notification-settings", Some(&silent.access))

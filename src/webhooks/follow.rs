@@ -1,0 +1,157 @@
+//! Deliveries derived from each write's messages, in the same transaction: an
+//! organization's `org:{id}` messages of the kinds its endpoints chose become
+//! one delivery per endpoint, and a queued job that posts it.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde_json::{Map, Value, json};
+
+use super::{Endpoint, ORG_EVENTS, ORGANIZATION};
+use crate::db::schema::{webhook_deliveries, webhook_endpoints};
+use crate::db::{self, DbConn, Follower, Message, Tx};
+use crate::error::ApiError;
+use crate::jobs::{self, NewJob};
+
+/// The job kind that posts one delivery.
+pub const DELIVERY_JOB: &str = "webhook";
+
+/// Fields a thin payload may carry: ids, states, times and counts, never a
+/// name, phone or free text.
+const THIN: &[&str] = &[
+    "registration_id",
+    "event_id",
+    "checkin_id",
+    "organization_id",
+    "centre_id",
+    "status",
+    "party_size",
+    "method",
+    "offline",
+    "scanned_at",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "seats_left",
+];
+
+/// A message's data cut down to [`THIN`] (an event's `id` becomes `event_id`).
+pub fn thin(kind: &str, data: &Value) -> Value {
+    let mut out = Map::new();
+    if kind.starts_with("event.") {
+        if let Some(id) = data.get("id") {
+            out.insert("event_id".into(), id.clone());
+        }
+    }
+    for field in THIN {
+        if let Some(v) = data.get(*field) {
+            if !v.is_null() {
+                out.insert((*field).to_owned(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// The `db::Follower` that queues webhook deliveries.
+pub struct Deliveries;
+
+impl Follower for Deliveries {
+    fn follow(&self, tx: &mut Tx<'_>, recorded: &[Message]) -> Result<(), ApiError> {
+        let mut by_org: HashMap<&str, Vec<&Message>> = HashMap::new();
+        for m in recorded {
+            if let Some(org) = m.topic.strip_prefix("org:") {
+                if ORG_EVENTS.contains(&m.kind.as_str()) {
+                    by_org.entry(org).or_default().push(m);
+                }
+            }
+        }
+        for (org, messages) in by_org {
+            let endpoints = active(tx, ORGANIZATION, org)?;
+            for m in messages {
+                let data: Value = serde_json::from_str(&m.data)
+                    .map_err(|e| ApiError::internal(format!("message data: {e}")))?;
+                let payload = thin(&m.kind, &data);
+                for endpoint in endpoints.iter().filter(|e| e.events().contains(&m.kind)) {
+                    queue(tx, endpoint, &m.kind, &payload)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Endpoints of an owner that receive deliveries now.
+pub fn active(
+    conn: &mut DbConn,
+    owner_kind: &str,
+    owner_id: &str,
+) -> Result<Vec<Endpoint>, ApiError> {
+    Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::owner_kind.eq(owner_kind))
+        .filter(webhook_endpoints::owner_id.eq(owner_id))
+        .filter(webhook_endpoints::deleted_at.is_null())
+        .filter(webhook_endpoints::disabled_at.is_null())
+        .select(Endpoint::as_select())
+        .load(conn)?)
+}
+
+/// One delivery of `kind` to `endpoint`, and its job.
+pub fn queue(
+    tx: &mut Tx<'_>,
+    endpoint: &Endpoint,
+    kind: &str,
+    data: &Value,
+) -> Result<String, ApiError> {
+    let now = db::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let body = json!({"type": kind, "timestamp": now.and_utc(), "data": data}).to_string();
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::id.eq(&id),
+            webhook_deliveries::endpoint_id.eq(&endpoint.id),
+            webhook_deliveries::message_id.eq(&message_id),
+            webhook_deliveries::event.eq(kind),
+            webhook_deliveries::payload.eq(&body),
+            webhook_deliveries::attempt.eq(0),
+            webhook_deliveries::status.eq("pending"),
+            webhook_deliveries::next_attempt_at.eq(Some(now)),
+            webhook_deliveries::created_at.eq(now),
+            webhook_deliveries::updated_at.eq(now),
+        ))
+        .execute(tx.conn())?;
+    schedule(tx, &id, now)?;
+    Ok(id)
+}
+
+/// Queues (or re-queues) the job that posts delivery `id` at `at`.
+pub fn schedule(tx: &mut Tx<'_>, id: &str, at: chrono::NaiveDateTime) -> Result<(), ApiError> {
+    jobs::enqueue(
+        tx,
+        NewJob {
+            kind: DELIVERY_JOB,
+            key: Some(format!("webhook:{id}")),
+            subject: None,
+            payload: &json!({"delivery_id": id}),
+            run_at: at,
+        },
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_keeps_ids_and_states_and_drops_everything_else() {
+        let view = json!({"id": "e1", "title": "张阿姨的生日会", "status": "published",
+            "starts_at": "2026-12-03T06:00:00Z", "location": "三楼", "organization_id": "o1",
+            "description": "联系 13812345678"});
+        assert_eq!(
+            thin("event.updated", &view),
+            json!({"event_id": "e1", "status": "published", "starts_at": "2026-12-03T06:00:00Z", "organization_id": "o1"})
+        );
+    }
+}

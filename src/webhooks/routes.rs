@@ -1,0 +1,462 @@
+//! Registering endpoints (the secret is shown once), listing and deleting
+//! them, rotating the secret (the old one keeps signing for 24 h), the
+//! delivery log and redelivery. An organization's endpoints belong to its
+//! owners and managers.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::follow::schedule;
+use super::target::{self, Refused};
+use super::{BUYER, Endpoint, ORG_EVENTS, ORGANIZATION, ROTATION_OVERLAP, new_secret};
+use crate::auth::CurrentUser;
+use crate::config::Settings;
+use crate::db::schema::{webhook_deliveries, webhook_endpoints};
+use crate::db::{self, Db, DbConn};
+use crate::error::{ApiError, Code, Invalid, Problem};
+use crate::http::json::Json;
+use crate::http::pagination::{Page, PageQuery, Paged};
+use crate::organizations::access::{Need, require};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/organizations/{id}/webhooks")
+            .route(web::post().to(create_for_org))
+            .route(web::get().to(list_for_org)),
+    )
+    .route("/webhooks/{id}", web::delete().to(delete))
+    .route("/webhooks/{id}/rotate-secret", web::post().to(rotate))
+    .route("/webhooks/{id}/deliveries", web::get().to(deliveries))
+    .route("/deliveries/{id}/redeliver", web::post().to(redeliver));
+}
+
+/// Most endpoints one owner may register.
+const MAX_ENDPOINTS: i64 = 20;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// A public `https://` (or `http://`) URL; at most 2,000 characters.
+    #[schema(example = "https://mzj.example.gov.cn/hooks/mulin")]
+    pub url: String,
+    /// Event types to receive (1–20 of the owner's kinds).
+    #[schema(example = json!(["registration.created", "event.cancelled"]))]
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    /// Set when the endpoint answered `410` (it receives nothing more).
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Endpoint> for WebhookView {
+    fn from(e: Endpoint) -> Self {
+        WebhookView {
+            events: e.events(),
+            id: e.id,
+            url: e.url,
+            disabled_at: e.disabled_at.map(|t| t.and_utc()),
+            created_at: e.created_at.and_utc(),
+        }
+    }
+}
+
+/// A new endpoint, or a rotated secret: the only time the secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookSecret {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    /// `whsec_` + base64; keep it: it is never shown again.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: String,
+    /// After a rotation: until when the previous secret also signs.
+    pub previous_secret_valid_until: Option<DateTime<Utc>>,
+}
+
+fn owns(conn: &mut DbConn, endpoint: &Endpoint, user: &CurrentUser) -> Result<(), ApiError> {
+    match endpoint.owner_kind.as_str() {
+        ORGANIZATION => require(conn, &endpoint.owner_id, user, Need::Manager).map(|_| ()),
+        // Buyers' endpoints come with buyers (issue 12).
+        BUYER => Err(Code::NotFound.into()),
+        _ => Err(Code::NotFound.into()),
+    }
+}
+
+fn endpoint_for(conn: &mut DbConn, id: &str, user: &CurrentUser) -> Result<Endpoint, ApiError> {
+    let endpoint: Endpoint = webhook_endpoints::table
+        .find(id)
+        .filter(webhook_endpoints::deleted_at.is_null())
+        .select(Endpoint::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::from(Code::NotFound))?;
+    owns(conn, &endpoint, user)?;
+    Ok(endpoint)
+}
+
+async fn checked(
+    body: NewWebhook,
+    kinds: &'static [&'static str],
+    settings: &Settings,
+) -> Result<(String, Vec<String>), ApiError> {
+    if body.url.chars().count() > 2000 {
+        return Err(ApiError::field("url", Invalid::TooLong { max: 2000 }));
+    }
+    let url = target::check(body.url.trim(), settings.webhook_allow_private)
+        .await
+        .map_err(|e| match e {
+            Refused::NotHttp | Refused::Private | Refused::Unresolvable => {
+                ApiError::field("url", Invalid::PublicUrl)
+            }
+        })?;
+    let mut events = body.events;
+    events.sort();
+    events.dedup();
+    if events.is_empty() || events.len() > kinds.len() {
+        return Err(ApiError::field("events", Invalid::OneOf(kinds)));
+    }
+    if events.iter().any(|e| !kinds.contains(&e.as_str())) {
+        return Err(ApiError::field("events", Invalid::OneOf(kinds)));
+    }
+    Ok((url.to_string(), events))
+}
+
+/// Owners and managers: a new endpoint for the organization's events.
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "organization")),
+    request_body = NewWebhook,
+    responses(
+        (status = 201, body = WebhookSecret),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 403, description = "`forbidden` (staff)", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 409, description = "`too_many_webhooks` (20 per owner)", body = Problem),
+        (status = 422, description = "`validation_failed`: `url` not a public http(s) address, `events` empty or unknown", body = Problem),
+    ))]
+pub async fn create_for_org(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    settings: web::Data<Settings>,
+    id: web::Path<String>,
+    body: Json<NewWebhook>,
+) -> Result<HttpResponse, ApiError> {
+    let org_id = id.into_inner();
+    let check_org = org_id.clone();
+    let check_user = user.clone();
+    db.run(move |c| require(c, &check_org, &check_user, Need::Manager).map(|_| ()))
+        .await?;
+    let (url, events) = checked(body.into_inner(), ORG_EVENTS, &settings).await?;
+    let created = db
+        .write(move |tx| create(tx, ORGANIZATION, &org_id, &user, url, events))
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+fn create(
+    tx: &mut DbConn,
+    owner_kind: &str,
+    owner_id: &str,
+    user: &CurrentUser,
+    url: String,
+    events: Vec<String>,
+) -> Result<WebhookSecret, ApiError> {
+    let existing: i64 = webhook_endpoints::table
+        .filter(webhook_endpoints::owner_kind.eq(owner_kind))
+        .filter(webhook_endpoints::owner_id.eq(owner_id))
+        .filter(webhook_endpoints::deleted_at.is_null())
+        .count()
+        .get_result(tx)?;
+    if existing >= MAX_ENDPOINTS {
+        return Err(Code::TooManyWebhooks.into());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let secret = new_secret();
+    let events_json =
+        serde_json::to_string(&events).map_err(|e| ApiError::internal(e.to_string()))?;
+    diesel::insert_into(webhook_endpoints::table)
+        .values((
+            webhook_endpoints::id.eq(&id),
+            webhook_endpoints::owner_kind.eq(owner_kind),
+            webhook_endpoints::owner_id.eq(owner_id),
+            webhook_endpoints::url.eq(&url),
+            webhook_endpoints::events.eq(&events_json),
+            webhook_endpoints::secret.eq(&secret),
+            webhook_endpoints::created_by.eq(&user.id),
+            webhook_endpoints::created_at.eq(db::now()),
+        ))
+        .execute(tx)?;
+    Ok(WebhookSecret {
+        id,
+        url,
+        events,
+        secret,
+        previous_secret_valid_until: None,
+    })
+}
+
+/// Owners and managers: the organization's endpoints (secrets not shown).
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "organization"), PageQuery),
+    responses(
+        (status = 200, body = Paged<WebhookView>),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+    ))]
+pub async fn list_for_org(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.parse()?;
+    let for_query = page.clone();
+    let org_id = id.into_inner();
+    let rows = db
+        .run(move |c| {
+            require(c, &org_id, &user, Need::Manager)?;
+            list(c, ORGANIZATION, &org_id, &for_query)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Paged::from_rows(
+        rows,
+        &page,
+        |e| (e.created_at, e.id.as_str()),
+        WebhookView::from,
+    )))
+}
+
+fn list(
+    conn: &mut DbConn,
+    kind: &str,
+    owner: &str,
+    page: &Page,
+) -> Result<Vec<Endpoint>, ApiError> {
+    let mut q = webhook_endpoints::table
+        .filter(webhook_endpoints::owner_kind.eq(kind))
+        .filter(webhook_endpoints::owner_id.eq(owner))
+        .filter(webhook_endpoints::deleted_at.is_null())
+        .into_boxed();
+    if let Some((at, id)) = &page.after {
+        q = q.filter(
+            webhook_endpoints::created_at
+                .gt(*at)
+                .or(webhook_endpoints::created_at
+                    .eq(*at)
+                    .and(webhook_endpoints::id.gt(id.clone()))),
+        );
+    }
+    Ok(
+        q.order((webhook_endpoints::created_at, webhook_endpoints::id))
+            .limit(page.limit + 1)
+            .select(Endpoint::as_select())
+            .load(conn)?,
+    )
+}
+
+/// Removes an endpoint; waiting deliveries to it are dropped.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+    ))]
+pub async fn delete(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    db.write(move |tx| {
+        let endpoint = endpoint_for(tx, &id, &user)?;
+        diesel::update(webhook_endpoints::table.find(&endpoint.id))
+            .set(webhook_endpoints::deleted_at.eq(Some(db::now())))
+            .execute(tx.conn())?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new secret; the previous one also signs for 24 h so receivers can switch.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = WebhookSecret),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+    ))]
+pub async fn rotate(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rotated = db
+        .write(move |tx| {
+            let endpoint = endpoint_for(tx, &id, &user)?;
+            let secret = new_secret();
+            let until = db::now() + ROTATION_OVERLAP;
+            diesel::update(webhook_endpoints::table.find(&endpoint.id))
+                .set((
+                    webhook_endpoints::secret.eq(&secret),
+                    webhook_endpoints::previous_secret.eq(Some(&endpoint.secret)),
+                    webhook_endpoints::previous_until.eq(Some(until)),
+                ))
+                .execute(tx.conn())?;
+            Ok(WebhookSecret {
+                events: endpoint.events(),
+                id: endpoint.id,
+                url: endpoint.url,
+                secret,
+                previous_secret_valid_until: Some(until.and_utc()),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rotated))
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+struct DeliveryRow {
+    id: String,
+    event: String,
+    attempt: i32,
+    status: String,
+    response_code: Option<i32>,
+    next_attempt_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    message_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: String,
+    /// The `webhook-id` header, the same on every attempt.
+    pub webhook_id: String,
+    #[schema(example = "registration.created")]
+    pub event: String,
+    /// Attempts made so far.
+    pub attempt: i32,
+    /// `pending`, `succeeded`, `failed` or `disabled`.
+    #[schema(example = "succeeded")]
+    pub status: String,
+    /// The last answer's status code (`null`: none yet, or no answer).
+    pub response_code: Option<i32>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The endpoint's deliveries, newest first.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path), PageQuery),
+    responses(
+        (status = 200, body = Paged<DeliveryView>),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+    ))]
+pub async fn deliveries(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.parse()?;
+    let for_query = page.clone();
+    let rows: Vec<DeliveryRow> = db
+        .run(move |c| {
+            let endpoint = endpoint_for(c, &id, &user)?;
+            let mut q = webhook_deliveries::table
+                .filter(webhook_deliveries::endpoint_id.eq(&endpoint.id))
+                .into_boxed();
+            if let Some((at, id)) = &for_query.after {
+                q = q.filter(
+                    webhook_deliveries::created_at
+                        .lt(*at)
+                        .or(webhook_deliveries::created_at
+                            .eq(*at)
+                            .and(webhook_deliveries::id.lt(id.clone()))),
+                );
+            }
+            Ok(q.order((
+                webhook_deliveries::created_at.desc(),
+                webhook_deliveries::id.desc(),
+            ))
+            .limit(for_query.limit + 1)
+            .select(DeliveryRow::as_select())
+            .load(c)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Paged::from_rows(
+        rows,
+        &page,
+        |d| (d.created_at, d.id.as_str()),
+        |d| DeliveryView {
+            id: d.id,
+            webhook_id: d.message_id,
+            event: d.event,
+            attempt: d.attempt,
+            status: d.status,
+            response_code: d.response_code,
+            next_attempt_at: d.next_attempt_at.map(|t| t.and_utc()),
+            created_at: d.created_at.and_utc(),
+        },
+    )))
+}
+
+/// Sends a delivery again now, with the same `webhook-id`.
+#[utoipa::path(post, path = "/api/v1/deliveries/{id}/redeliver", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 202, description = "queued"),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 403, description = "`forbidden`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 409, description = "`webhook_disabled` (the endpoint answered 410 or was removed)", body = Problem),
+    ))]
+pub async fn redeliver(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    db.write(move |tx| {
+        let endpoint_id: String = webhook_deliveries::table
+            .find(id.as_str())
+            .select(webhook_deliveries::endpoint_id)
+            .first(tx.conn())
+            .optional()?
+            .ok_or(ApiError::from(Code::NotFound))?;
+        let endpoint = endpoint_for(tx, &endpoint_id, &user)?;
+        if endpoint.disabled_at.is_some() {
+            return Err(Code::WebhookDisabled.into());
+        }
+        let now = db::now();
+        diesel::update(webhook_deliveries::table.find(id.as_str()))
+            .set((
+                webhook_deliveries::status.eq("pending"),
+                webhook_deliveries::next_attempt_at.eq(Some(now)),
+                webhook_deliveries::updated_at.eq(now),
+            ))
+            .execute(tx.conn())?;
+        schedule(tx, &id, now)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
