@@ -1,0 +1,344 @@
+//! Job-queue harness (issue 14): `cargo bench --bench jobs`. On SQLite, and on
+//! PostgreSQL when `MULIN_BENCH_DATABASE_URL` names a server:
+//!
+//! 1. 10,000 reminders fall due in the same minute (10,000 residents signed up
+//!    for one event; the clock is moved to 24 h before its start): how long
+//!    until every one is in its inbox, beside a raw loop inserting as many
+//!    notification rows one transaction each (the database ceiling).
+//! 2. Webhook throughput: 2,000 deliveries queued by one commit, posted to a
+//!    bare actix-web receiver, beside a bare reqwest loop posting as many
+//!    signed bodies to it with the runner's concurrency (the HTTP ceiling).
+//! 3. Sign-up throughput over HTTP with the queue idle and no endpoints, then
+//!    with an endpoint receiving every sign-up while reminders fall due.
+//!
+//! `MULIN_BENCH_SCALE=0.1` for a quick look.
+#![expect(clippy::unwrap_used, reason = "a benchmark fails loudly")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Duration as Span;
+use diesel::prelude::*;
+use diesel::{Connection, RunQueryDsl};
+use mulin::app::Application;
+use mulin::auth::tokens::TokenKeys;
+use mulin::config::{Secret, Settings};
+use mulin::db::schema::{notifications, webhook_deliveries};
+use mulin::db::{self, Db};
+
+use common::*;
+
+/// Signs `users` up for `event` through the library, `chunk` to a transaction
+/// (the same path, followers and all, as the HTTP route).
+async fn sign_up_all(db: &Db, event: &str, users: Vec<String>, chunk: usize) {
+    for part in users.chunks(chunk) {
+        let (event, part) = (event.to_owned(), part.to_vec());
+        db.write(move |tx| {
+            for user in &part {
+                mulin::registrations::seats::sign_up(tx, &event, user, 1, None)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+}
+
+async fn count_notifications(db: &Db) -> i64 {
+    db.run(|c| Ok(notifications::table.count().get_result::<i64>(c)?))
+        .await
+        .unwrap()
+}
+
+async fn count_delivered(db: &Db) -> i64 {
+    db.run(|c| {
+        Ok(webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq("succeeded"))
+            .count()
+            .get_result::<i64>(c)?)
+    })
+    .await
+    .unwrap()
+}
+
+/// Polls `count` until it reaches `target` (or 5 minutes pass); the time taken.
+async fn until<F, Fut>(target: i64, count: F) -> (i64, Duration)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = i64>,
+{
+    let started = Instant::now();
+    loop {
+        let n = count().await;
+        if n >= target || started.elapsed() > Duration::from_secs(300) {
+            return (n, started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn run(label: &str, database_url: String) {
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url,
+        jwt_secret: Some(Secret::new(SECRET)),
+        auth_rate_limit: 0,
+        workers: Some(2),
+        test_clock: true,
+        webhook_allow_private: true,
+        ..Settings::default()
+    };
+    let app = Application::build(settings.clone()).await.unwrap();
+    let port = app.port();
+    let db = app.db().clone();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let keys = TokenKeys::new(SECRET.as_bytes(), 3600);
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = client();
+    println!("\n### {label}\n");
+
+    // 1. Reminders falling due together.
+    let n = scale(10_000);
+    let people = seed_users(&db, &keys, n).await;
+    let users: Vec<String> = people.iter().map(|(u, _)| u.clone()).collect();
+    let owner = users[0].clone();
+    let (_, events) = seed_org_events_at(&db, owner.clone(), 1, n as i32, Span::hours(25)).await;
+    sign_up_all(&db, &events[0], users.clone(), 500).await;
+    let already = count_notifications(&db).await;
+    db.write(|tx| Ok(db::clock::advance(tx, 3600 + 30)?))
+        .await
+        .unwrap();
+    let (sent, reminders_took) = until(already + n as i64, || count_notifications(&db)).await;
+    let sent = sent - already;
+    // Ceiling: the same number of inbox rows, one transaction each, no queue.
+    let raw = {
+        let db = db.clone();
+        let user = owner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().unwrap();
+            let started = Instant::now();
+            for i in 0..n {
+                diesel::insert_into(notifications::table)
+                    .values((
+                        notifications::id.eq(format!("raw-{i}")),
+                        notifications::user_id.eq(&user),
+                        notifications::kind.eq("reminder"),
+                        notifications::title.eq("明天的活动提醒"),
+                        notifications::body.eq("「社区活动」将于明天开始。"),
+                        notifications::data.eq("{}"),
+                        notifications::created_at.eq(db::now()),
+                    ))
+                    .execute(&mut *conn)
+                    .unwrap();
+            }
+            started.elapsed()
+        })
+        .await
+        .unwrap()
+    };
+    println!("| scenario | done | seconds | per second |");
+    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| {n} reminders due in the same minute → inboxes | {sent} | {:.1} | {:.0} |",
+        reminders_took.as_secs_f64(),
+        sent as f64 / reminders_took.as_secs_f64()
+    );
+    println!(
+        "| ceiling: raw loop, {n} inbox rows, a transaction each | {n} | {:.1} | {:.0} |",
+        raw.as_secs_f64(),
+        n as f64 / raw.as_secs_f64()
+    );
+
+    // 2. Webhook deliveries to a bare receiver.
+    let (receiver_port, receiver) = ceiling_server(b"{}".to_vec(), 200);
+    let m = scale(2_000);
+    let more = seed_users(&db, &keys, m).await;
+    let owner_token = people[0].1.clone();
+    let (org, events) = seed_org_events_at(&db, owner.clone(), 1, m as i32, Span::days(30)).await;
+    let res = client
+        .post(format!("{base}/organizations/{org}/webhooks"))
+        .bearer_auth(&owner_token)
+        .json(&serde_json::json!({"url": format!("http://127.0.0.1:{receiver_port}/hook"), "events": ["registration.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let secret = res.json::<serde_json::Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = count_delivered(&db).await;
+    // One commit queues every delivery at once.
+    sign_up_all(
+        &db,
+        &events[0],
+        more.iter().map(|(u, _)| u.clone()).collect(),
+        m,
+    )
+    .await;
+    let (delivered, delivery_took) = until(before + m as i64, || count_delivered(&db)).await;
+    let delivered = delivered - before;
+    let body = serde_json::json!({"type": "registration.created", "timestamp": "2026-11-22T00:00:00Z", "data": {"registration_id": "r", "event_id": "e", "status": "confirmed", "party_size": 1}}).to_string();
+    let (url, secret2, body2) = (
+        format!("http://127.0.0.1:{receiver_port}/hook"),
+        secret.clone(),
+        body.clone(),
+    );
+    let bare = drive(
+        64,
+        m,
+        Arc::new(move |i| {
+            let (c, url, secret, body) =
+                (client.clone(), url.clone(), secret2.clone(), body2.clone());
+            Box::pin(async move {
+                let id = format!("msg_{i}");
+                let ts = chrono::Utc::now().timestamp();
+                let sig = mulin::webhooks::signature(&[secret.as_str()], &id, ts, &body);
+                c.post(url)
+                    .header("webhook-id", id)
+                    .header("webhook-timestamp", ts.to_string())
+                    .header("webhook-signature", sig)
+                    .body(body)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            })
+        }),
+    )
+    .await;
+    println!(
+        "| {m} webhook deliveries queued by one commit → succeeded | {delivered} | {:.1} | {:.0} |",
+        delivery_took.as_secs_f64(),
+        delivered as f64 / delivery_took.as_secs_f64()
+    );
+    println!(
+        "| ceiling: bare reqwest, {m} signed POSTs, 64 in flight | {} | {:.1} | {:.0} |",
+        bare.ok,
+        bare.elapsed.as_secs_f64(),
+        bare.rate()
+    );
+
+    // 3. Sign-up over HTTP, queue idle vs. busy.
+    let k = scale(2_000);
+    let client = common::client();
+    let quiet_people = Arc::new(seed_users(&db, &keys, k).await);
+    let (_, quiet_events) =
+        seed_org_events_at(&db, owner.clone(), 100, k as i32, Span::days(30)).await;
+    let quiet_events = Arc::new(quiet_events);
+    let (b, p, e) = (base.clone(), quiet_people.clone(), quiet_events.clone());
+    let quiet = drive(
+        200,
+        k,
+        http_job(
+            client.clone(),
+            move |c, i| {
+                c.post(format!("{b}/events/{}/registrations", e[i % e.len()]))
+                    .bearer_auth(&p[i].1)
+                    .json(&serde_json::json!({}))
+            },
+            201,
+        ),
+    )
+    .await;
+    // Busy: the organization has an endpoint for every sign-up, and the
+    // reminders of a second 10,000-seat event fall due during the run.
+    let busy_people = Arc::new(seed_users(&db, &keys, k).await);
+    let (_, busy_events) =
+        seed_org_events_at(&db, owner.clone(), 100, k as i32, Span::days(30)).await;
+    let res = client
+        .post(format!("{base}/organizations/{org}/webhooks"))
+        .bearer_auth(&owner_token)
+        .json(&serde_json::json!({"url": format!("http://127.0.0.1:{receiver_port}/busy"), "events": ["registration.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let due_people = seed_users(&db, &keys, n).await;
+    let (_, due_event) = seed_org_events_at(&db, owner.clone(), 1, n as i32, Span::hours(25)).await;
+    sign_up_all(
+        &db,
+        &due_event[0],
+        due_people.iter().map(|(u, _)| u.clone()).collect(),
+        500,
+    )
+    .await;
+    db.write(|tx| Ok(db::clock::advance(tx, 3600 + 30)?))
+        .await
+        .unwrap();
+    let busy_events = Arc::new(busy_events);
+    let (b, p, e) = (base.clone(), busy_people.clone(), busy_events.clone());
+    let busy = drive(
+        200,
+        k,
+        http_job(
+            client.clone(),
+            move |c, i| {
+                c.post(format!("{b}/events/{}/registrations", e[i % e.len()]))
+                    .bearer_auth(&p[i].1)
+                    .json(&serde_json::json!({}))
+            },
+            201,
+        ),
+    )
+    .await;
+    println!();
+    println!("| scenario | ok | failed | req/s | p50 ms | p99 ms |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "{}",
+        quiet.line("sign-up over 100 events, queue idle, no endpoints")
+    );
+    println!(
+        "{}",
+        busy.line("sign-up over 100 events, a delivery each + reminders falling due")
+    );
+    println!(
+        "\nRatios: busy / idle sign-up = {:.2}; deliveries / bare POSTs = {:.2}; reminders / raw inserts = {:.2}",
+        busy.rate() / quiet.rate(),
+        (delivered as f64 / delivery_took.as_secs_f64()) / bare.rate(),
+        (sent as f64 / reminders_took.as_secs_f64()) / (n as f64 / raw.as_secs_f64())
+    );
+    drop(receiver.stop(false));
+    drop(handle.stop(false));
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        println!(
+            "Mulin job-queue benchmark: {} cores, commit {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            option_env!("MULIN_COMMIT").unwrap_or("(set MULIN_COMMIT)")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        run(
+            "SQLite (synchronous=FULL, WAL)",
+            dir.path().join("bench.db").display().to_string(),
+        )
+        .await;
+        let pg = std::env::var("MULIN_BENCH_DATABASE_URL")
+            .or_else(|_| std::env::var("MULIN_TEST_DATABASE_URL"))
+            .ok();
+        if let Some(admin_url) = pg.filter(|u| !u.is_empty()) {
+            let name = format!("mulin_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .unwrap();
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b);
+            run("PostgreSQL", format!("{base}/{name}")).await;
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin);
+        } else {
+            println!("\n(PostgreSQL skipped: set MULIN_BENCH_DATABASE_URL)");
+        }
+    });
+}
