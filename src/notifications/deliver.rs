@@ -93,7 +93,14 @@ fn decide_and_send(tx: &mut Tx<'_>, notice: &Notice, push: bool) -> Result<Decis
     if !still_holds(tx, notice, &event)? {
         return Ok(Decision::Dropped);
     }
-    let (subject, tz) = subject_of(tx, &event)?;
+    let (mut subject, tz) = subject_of(tx, &event)?;
+    if let Some(shift_id) = notice.shift_id.as_deref() {
+        let Some(shift) = crate::volunteers::queries::shift(tx, shift_id)? else {
+            return Ok(Decision::Dropped);
+        };
+        subject.title = format!("{}（{}）", shift.role, event.title);
+        subject.starts_at = shift.starts_at;
+    }
     let urgent = matches!(notice.kind.as_str(), EVENT_CANCELLED | EVENT_CHANGED)
         && event.starts_at - now <= chrono::Duration::hours(24);
     let allowed = outside_quiet_hours(now, tz);
@@ -107,6 +114,7 @@ fn decide_and_send(tx: &mut Tx<'_>, notice: &Notice, push: bool) -> Result<Decis
         "event_id": notice.event_id,
         "registration_id": notice.registration_id,
         "shift_id": notice.shift_id,
+        "application_id": notice.application_id,
     });
     diesel::insert_into(notifications::table)
         .values((
@@ -155,6 +163,14 @@ fn still_holds(tx: &mut Tx<'_>, notice: &Notice, event: &Event) -> Result<bool, 
     }
     if event.status != events::PUBLISHED {
         return Ok(false);
+    }
+    if notice.kind == SHIFT_REMINDER {
+        let Some(id) = notice.application_id.as_deref() else {
+            return Ok(false);
+        };
+        let approved = crate::volunteers::queries::application(tx, id)?
+            .is_some_and(|a| a.status == crate::volunteers::APPROVED);
+        return Ok(approved);
     }
     if notice.kind == REMINDER {
         let Some(id) = notice.registration_id.as_deref() else {

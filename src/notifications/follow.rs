@@ -63,6 +63,7 @@ impl Follower for Notices {
                         | "registration.promoted"
                         | "registration.cancelled"
                         | "event.cancelled"
+                        | "application.decided"
                 ) | (
                     "org",
                     "event.published" | "event.updated" | "event.cancelled"
@@ -107,6 +108,9 @@ impl Follower for Notices {
                     };
                     now_or_later(tx, notice, None)?;
                 }
+                ("user", "application.decided") => {
+                    shift_decided(tx, owner, &data)?;
+                }
                 ("org", "event.cancelled") => {
                     if let Some(id) = str_field(&data, "id") {
                         jobs::withdraw_about(tx, NOTIFY_JOB, &event_subject(id))?;
@@ -123,6 +127,50 @@ impl Follower for Notices {
         }
         Ok(())
     }
+}
+
+/// A volunteer's application decided: approved → told now and reminded 2 h
+/// before the shift; rejected (again) → the reminder withdrawn.
+fn shift_decided(tx: &mut Tx<'_>, user_id: &str, data: &Value) -> Result<(), ApiError> {
+    let Some(application_id) = str_field(data, "application_id") else {
+        return Ok(());
+    };
+    let key = shift_reminder_key(application_id);
+    if str_field(data, "status") != Some("approved") {
+        jobs::withdraw(tx, &[key])?;
+        return Ok(());
+    }
+    let notice = Notice {
+        user_id: user_id.to_owned(),
+        kind: SHIFT_APPROVED.into(),
+        event_id: str_field(data, "event_id").map(str::to_owned),
+        shift_id: str_field(data, "shift_id").map(str::to_owned),
+        application_id: Some(application_id.to_owned()),
+        ..Notice::default()
+    };
+    now_or_later(tx, notice.clone(), None)?;
+    let starts_at = str_field(data, "starts_at")
+        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        .map(|t| t.naive_utc());
+    if let Some(starts_at) = starts_at {
+        let at = starts_at - chrono::Duration::seconds(SHIFT_REMINDER_BEFORE);
+        if at > db::now() {
+            jobs::enqueue(
+                tx,
+                NewJob {
+                    kind: NOTIFY_JOB,
+                    key: Some(key),
+                    subject: None,
+                    payload: &Notice {
+                        kind: SHIFT_REMINDER.into(),
+                        ..notice
+                    },
+                    run_at: at,
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Queues a notification to go out now (or at `key`'s time, replacing it).

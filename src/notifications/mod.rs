@@ -49,6 +49,8 @@ pub struct Notice {
     pub registration_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
     /// For reminders: how long before the start (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_secs: Option<i64>,
@@ -63,6 +65,13 @@ pub const REMINDERS: [(i64, &str); 2] = [(24 * 3600, "24h"), (2 * 3600, "2h")];
 pub fn reminder_key(registration_id: &str, label: &str) -> String {
     format!("reminder:{label}:{registration_id}")
 }
+
+pub fn shift_reminder_key(application_id: &str) -> String {
+    format!("shift_reminder:{application_id}")
+}
+
+/// A shift reminder goes this long before the shift.
+pub const SHIFT_REMINDER_BEFORE: i64 = 2 * 3600;
 
 pub fn event_subject(event_id: &str) -> String {
     format!("event:{event_id}")

@@ -111,6 +111,10 @@ pub fn render(notice: &Notice, subject: &Subject, locale: &str) -> (String, Stri
             "志愿服务提醒".into(),
             format!("您的志愿岗位「{title}」将于{at}开始，地点：{place}。"),
         ),
+        (SHIFT_REMINDER, true) => (
+            "Volunteer shift soon".into(),
+            format!("Your volunteer shift {title} starts at {at}, at {place}."),
+        ),
         (_, false) => ("通知".into(), format!("「{title}」（{at}）")),
         (_, true) => ("Notice".into(), format!("{title} ({at})")),
     }

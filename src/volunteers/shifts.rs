@@ -57,6 +57,29 @@ fn shift_updated(tx: &mut Tx<'_>, shift: &Shift) {
     );
 }
 
+/// Tells the volunteer (on `me`) that an application was decided; the
+/// notifications follow this message.
+fn application_decided(
+    tx: &mut Tx<'_>,
+    shift: &Shift,
+    application_id: &str,
+    user_id: &str,
+    status: &str,
+) {
+    publish(
+        tx,
+        format!("user:{user_id}"),
+        "application.decided",
+        &json!({
+            "application_id": application_id,
+            "shift_id": shift.id,
+            "event_id": shift.event_id,
+            "status": status,
+            "starts_at": shift.starts_at.and_utc(),
+        }),
+    );
+}
+
 /// Owners and managers: a shift on one of their events.
 #[utoipa::path(post, path = "/api/v1/events/{id}/shifts", tag = "volunteers",
     security(("bearer" = [])),
@@ -219,6 +242,9 @@ pub async fn apply(
                 created_at: now,
             };
             queries::insert_application(tx, &application)?;
+            if status == APPROVED {
+                application_decided(tx, &shift, &application.id, &user.id, APPROVED);
+            }
             let name = crate::accounts::queries::find(tx, &user.id)?.display_name;
             Ok(application_view(application, &volunteer, name))
         })
@@ -308,6 +334,7 @@ async fn decide(
             let now = db::now();
             queries::decide(tx, &application.id, to, &user.id, now)?;
             shift_updated(tx, &shift);
+            application_decided(tx, &shift, &application.id, &application.user_id, to);
             Ok(Decision {
                 id: application.id,
                 status: to.into(),

@@ -275,3 +275,51 @@ both_databases! {
         assert!(!kinds(&inbox(&app, &first).await).contains(&"feedback_request".to_owned()), "only those checked in");
     }
 }
+
+both_databases! {
+    async fn a_volunteer_hears_of_an_approval_and_is_reminded_before_the_shift(kind) {
+        let app = TestApp::spawn_process(kind, &[]).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "志愿").await;
+        let start = shanghai(3, 14);
+        let event = event_at(&app, &owner, &org, start, 10).await;
+        let shift_start = start - Duration::hours(1);
+        let res = app
+            .post(
+                &format!("/events/{event}/shifts"),
+                Some(&owner.access),
+                json!({"role": "签到引导", "starts_at": shift_start.to_rfc3339(), "ends_at": (start + Duration::hours(2)).to_rfc3339(),
+                       "slots": 2, "served_group": "社区老人", "content": "引导老人签到、入座"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let shift = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let volunteer = app.register("小志").await;
+        let declined = app.register("小拒").await;
+        for who in [&volunteer, &declined] {
+            let res = app.post("/me/volunteer", Some(&who.access), json!({"skills": ["引导"]})).await;
+            assert_eq!(res.status(), 201);
+        }
+        let mut applications = Vec::new();
+        for who in [&volunteer, &declined] {
+            let res = app.post(&format!("/shifts/{shift}/applications"), Some(&who.access), json!({})).await;
+            assert_eq!(res.status(), 201);
+            applications.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        }
+        for (application, decision) in applications.iter().zip(["approve", "approve"]) {
+            let res = app.post(&format!("/applications/{application}/{decision}"), Some(&owner.access), json!({})).await;
+            assert_eq!(res.status(), 200);
+        }
+        // Approved, then rejected after all: no reminder for that one.
+        let res = app.post(&format!("/applications/{}/reject", applications[1]), Some(&owner.access), json!({})).await;
+        assert_eq!(res.status(), 200);
+        settle(&app).await;
+        let items = inbox(&app, &volunteer).await;
+        assert_eq!(kinds(&items), ["shift_approved"]);
+        assert!(items[0]["body"].as_str().unwrap().contains("签到引导"), "{}", items[0]["body"]);
+
+        move_to(&app, shift_start - Duration::hours(2)).await;
+        assert_eq!(kinds(&inbox(&app, &volunteer).await), ["shift_approved", "shift_reminder"]);
+        assert_eq!(kinds(&inbox(&app, &declined).await), ["shift_approved"], "rejected: no reminder");
+    }
+}
