@@ -175,7 +175,12 @@ impl Application {
         // own: live delivery must not wait behind a queue of requests.
         let lane = |db: &Db| db.lane(1).map_err(|e| StartError::Database(e.to_string()));
         let hub = live::hub::start(lane(&db)?, outbox.hub.clone());
-        crate::jobs::runner::start(lane(&db)?, job_handlers(&settings)?);
+        // Jobs run up to 64 at once: a few connections of their own, so a
+        // burst of reminders neither starves requests nor queues on one.
+        let job_lane = db
+            .lane(4)
+            .map_err(|e| StartError::Database(e.to_string()))?;
+        crate::jobs::runner::start(job_lane, job_handlers(&settings)?);
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
             let instance = uuid::Uuid::new_v4().simple().to_string();
