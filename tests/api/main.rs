@@ -19,5 +19,7 @@ mod live;
 mod migrations;
 mod openapi;
 mod organizations;
+mod projects;
+mod projects_report;
 mod registrations;
 mod volunteers;
