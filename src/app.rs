@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::db::{Backend, Db, migrations};
 use crate::error::ApiError;
-use crate::events::Seats;
+use crate::events::{Contracts, Seats};
 use crate::http::client::CallerScope;
 use crate::http::{etag, extract, idempotency, locale, metrics};
 use crate::jobs::runner::Handlers;
@@ -150,6 +150,7 @@ fn policies() -> Policies {
         .topic("event", crate::events::live::EventTopic)
         .topic("org", crate::organizations::live::OrgTopic)
         .topic("centre", crate::centres::live::CentreTopic)
+        .topic("project", crate::projects::live::ProjectTopic)
         .displays(crate::displays::access::Gate)
 }
 
@@ -196,6 +197,8 @@ impl Application {
         let policies = web::Data::new(policies());
         let seats: web::Data<dyn Seats> =
             web::Data::from(Arc::new(crate::registrations::seats::Keeper) as Arc<dyn Seats>);
+        let contracts: web::Data<dyn Contracts> =
+            web::Data::from(Arc::new(crate::projects::contracts::Keeper) as Arc<dyn Contracts>);
         let hub_data = web::Data::new(hub.clone());
         let gauges: web::Data<dyn metrics::Gauges> =
             web::Data::from(hub.stats.clone() as Arc<dyn metrics::Gauges>);
@@ -208,7 +211,8 @@ impl Application {
         let profile = web::Data::new(
             crate::accounts::Profile::new()
                 .with(crate::organizations::profile::Memberships)
-                .with(crate::volunteers::profile::VolunteerProfile),
+                .with(crate::volunteers::profile::VolunteerProfile)
+                .with(crate::projects::profile::ProjectRoles),
         );
         let metrics = web::Data::new(metrics::Metrics::new());
         let mut server = HttpServer::new(move || {
@@ -223,6 +227,7 @@ impl Application {
                 .app_data(hub_data.clone())
                 .app_data(policies.clone())
                 .app_data(seats.clone())
+                .app_data(contracts.clone())
                 .app_data(gauges.clone())
                 .app_data(extract::json_config())
                 .app_data(extract::query_config())
@@ -282,6 +287,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let pruner = tokio::spawn(prune_forever(self.db.clone()));
         let clock = tokio::spawn(crate::displays::clock::run(self.db.clone()));
+        let projects = tokio::spawn(crate::projects::live::run(self.db.clone()));
         let handle = self.server.handle();
         let hub = self.hub.clone();
         let signals = tokio::spawn(async move {
@@ -297,6 +303,7 @@ impl Application {
         let result = self.server.await;
         pruner.abort();
         clock.abort();
+        projects.abort();
         signals.abort();
         self.stop_listener.store(true, Ordering::Relaxed);
         result
@@ -320,6 +327,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::volunteers::routes::configure)
                 .configure(crate::notifications::routes::configure)
                 .configure(crate::webhooks::routes::configure)
+                .configure(crate::projects::routes::configure)
+                .configure(crate::feedback::routes::configure)
                 .configure(crate::checkin::routes::configure)
                 .configure(crate::checkin::qr::configure)
                 .configure(crate::checkin::door::configure)

@@ -81,7 +81,19 @@ pub struct UserView {
     pub memberships: Vec<MembershipView>,
     /// Filled in by the volunteers' profile section; `null` until the user opts in.
     pub volunteer: Option<VolunteerSummary>,
+    /// Buyers (street offices, district bureaus) the user staffs; filled in
+    /// by the projects' profile section.
+    pub buyers: Vec<BuyerMembership>,
+    /// Projects the user evaluates; filled in by the projects' profile section.
+    pub evaluator_projects: Vec<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A buyer the user staffs, as `/me` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BuyerMembership {
+    pub buyer_id: String,
+    pub buyer_name: String,
 }
 
 /// The user's volunteer profile as `/me` shows it (the full one, with the
@@ -106,6 +118,8 @@ impl UserView {
             is_admin: user.is_admin,
             memberships: Vec::new(),
             volunteer: None,
+            buyers: Vec::new(),
+            evaluator_projects: Vec::new(),
             created_at: user.created_at.and_utc(),
         }
     }

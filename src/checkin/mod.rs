@@ -32,6 +32,34 @@ pub struct Checkin {
     pub scanned_at: NaiveDateTime,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// A pseudonym of the registered resident (never of walk-ins or party
+    /// guests), the same at every check-in: distinct residents are counted
+    /// from it, so erasing the person later changes no figure.
+    pub attendee_key: Option<String>,
+    /// `60+` or `under_60` at the event's date, when the resident gave a birth year.
+    pub age_band: Option<String>,
+}
+
+pub const ELDERLY: &str = "60+";
+pub const UNDER_60: &str = "under_60";
+
+/// The pseudonymous attendee key of a resident: a one-way digest of their
+/// random account id, kept on each check-in.
+pub fn attendee_key(user_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("mulin-attendee:{user_id}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The age band of someone born in `birth_year` on a day of `year`.
+pub fn age_band(birth_year: Option<i32>, year: i32) -> Option<String> {
+    birth_year.map(|born| {
+        if year - born >= 60 {
+            ELDERLY.to_owned()
+        } else {
+            UNDER_60.to_owned()
+        }
+    })
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

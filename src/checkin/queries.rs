@@ -185,6 +185,16 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
     if !scan.offline && !in_window(event, now) {
         return Ok(Outcome::Refused(Code::OutsideCheckinWindow));
     }
+    let (attendee_key, age_band) = match &registration.user_id {
+        Some(user_id) => {
+            let born = crate::accounts::queries::find(conn, user_id)?.birth_year;
+            (
+                Some(super::attendee_key(user_id)),
+                super::age_band(born, chrono::Datelike::year(&event.starts_at)),
+            )
+        }
+        None => (None, None),
+    };
     let checkin = Checkin {
         id: uuid::Uuid::new_v4().to_string(),
         registration_id: registration.id.clone(),
@@ -195,6 +205,8 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
         scanned_at: scan.scanned_at,
         created_by: scan.actor.to_owned(),
         created_at: now,
+        attendee_key,
+        age_band,
     };
     diesel::insert_into(checkins::table)
         .values(&checkin)
@@ -338,4 +350,88 @@ pub fn attendance(conn: &mut DbConn, event: &Event) -> Result<Attendance, ApiErr
         walk_ins: walk_ins.unwrap_or(0),
         no_shows,
     })
+}
+
+/// One check-in as figures need it: no names, only the pseudonymous key.
+#[derive(Clone, Debug)]
+pub struct CheckinFact {
+    pub event_id: String,
+    /// `None` for walk-ins.
+    pub attendee_key: Option<String>,
+    pub age_band: Option<String>,
+    /// People admitted on it (party guests included).
+    pub people: i32,
+}
+
+/// Every check-in of these events (one query).
+pub fn facts_of(conn: &mut DbConn, event_ids: &[String]) -> Result<Vec<CheckinFact>, ApiError> {
+    if event_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, Option<String>, Option<String>, i32)> = checkins::table
+        .inner_join(registrations::table)
+        .filter(checkins::event_id.eq_any(event_ids))
+        .select((
+            checkins::event_id,
+            checkins::attendee_key,
+            checkins::age_band,
+            registrations::party_size,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(event_id, attendee_key, age_band, people)| CheckinFact {
+            event_id,
+            attendee_key,
+            age_band,
+            people,
+        })
+        .collect())
+}
+
+/// Uploaded scans of these events that lost to another device's scan of the
+/// same ticket (offline conflicts; one query).
+pub fn offline_conflicts(conn: &mut DbConn, event_ids: &[String]) -> Result<i64, ApiError> {
+    if event_ids.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<(String, Option<String>)> = checkin_scans::table
+        .left_join(
+            checkins::table.on(checkins::registration_id
+                .nullable()
+                .eq(checkin_scans::registration_id)),
+        )
+        .filter(checkin_scans::event_id.eq_any(event_ids))
+        .filter(checkin_scans::result.eq("already_checked_in"))
+        .select((
+            checkin_scans::device_id,
+            checkins::device_id.nullable().assume_not_null().nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .filter(|(scan_device, counted)| counted.as_deref() != Some(scan_device.as_str()))
+        .count() as i64)
+}
+
+/// How many check-in changes (scans, undos, supersessions) each of these
+/// events has seen: a number that only grows, so a change in it means the
+/// figures may have moved.
+pub fn change_counts(
+    conn: &mut DbConn,
+    event_ids: &[String],
+) -> Result<Vec<(String, i64)>, ApiError> {
+    if event_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(checkin_audit::table
+        .filter(checkin_audit::event_id.eq_any(event_ids))
+        .group_by(checkin_audit::event_id)
+        .select((checkin_audit::event_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// Whether the registration is checked in.
+pub fn is_checked_in(conn: &mut DbConn, registration_id: &str) -> Result<bool, ApiError> {
+    Ok(of_registration(conn, registration_id)?.is_some())
 }

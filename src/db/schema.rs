@@ -130,6 +130,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         checkin_opens_minutes -> Integer,
+        contract_id -> Nullable<Text>,
     }
 }
 
@@ -175,6 +176,8 @@ diesel::table! {
         scanned_at -> Timestamp,
         created_by -> Text,
         created_at -> Timestamp,
+        attendee_key -> Nullable<Text>,
+        age_band -> Nullable<Text>,
     }
 }
 
@@ -410,6 +413,197 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    buyers (id) {
+        id -> Text,
+        name -> Text,
+        level -> Text,
+        region -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    buyer_members (buyer_id, user_id) {
+        buyer_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        buyer_id -> Text,
+        title -> Text,
+        category -> Text,
+        description -> Text,
+        budget_fen -> BigInt,
+        starts_on -> Date,
+        ends_on -> Date,
+        bids_close_at -> Timestamp,
+        status -> Text,
+        cancel_reason -> Nullable<Text>,
+        awarded_bid_id -> Nullable<Text>,
+        organization_id -> Nullable<Text>,
+        report_mark -> Nullable<Text>,
+        frozen_at -> Nullable<Timestamp>,
+        frozen_report -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_centres (project_id, centre_id) {
+        project_id -> Text,
+        centre_id -> Text,
+    }
+}
+
+diesel::table! {
+    indicators (id) {
+        id -> Text,
+        project_id -> Text,
+        position -> Integer,
+        level1 -> Text,
+        level2 -> Text,
+        name -> Text,
+        source -> Text,
+        op -> Text,
+        target -> Double,
+        unit -> Text,
+        weight -> Integer,
+        deviation_note -> Nullable<Text>,
+        deviation_by -> Nullable<Text>,
+        deviation_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    indicator_actuals (id) {
+        id -> Text,
+        indicator_id -> Text,
+        value -> Double,
+        note -> Text,
+        author_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bids (id) {
+        id -> Text,
+        project_id -> Text,
+        organization_id -> Text,
+        plan -> Text,
+        budget_fen -> BigInt,
+        team -> Text,
+        milestones -> Text,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    bid_scores (id) {
+        id -> Text,
+        bid_id -> Text,
+        reviewer_id -> Text,
+        qualification -> Integer,
+        plan -> Integer,
+        capacity -> Integer,
+        outputs -> Integer,
+        budget -> Integer,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_evaluators (project_id, user_id) {
+        project_id -> Text,
+        user_id -> Text,
+        added_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evaluations (id) {
+        id -> Text,
+        project_id -> Text,
+        stage -> Text,
+        reviewer_id -> Text,
+        opinion -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evaluation_scores (evaluation_id, indicator_id) {
+        evaluation_id -> Text,
+        indicator_id -> Text,
+        score -> Double,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    expenses (id) {
+        id -> Text,
+        project_id -> Text,
+        spent_on -> Date,
+        amount_fen -> BigInt,
+        item -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offerings (id) {
+        id -> Text,
+        organization_id -> Text,
+        title -> Text,
+        category -> Text,
+        description -> Text,
+        target_group -> Text,
+        streets -> Text,
+        unit_price_fen -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recommendations (id) {
+        id -> Text,
+        buyer_id -> Text,
+        organization_id -> Text,
+        year -> Integer,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> Text,
+        registration_id -> Text,
+        event_id -> Text,
+        score -> Integer,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(centre_managers -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -426,6 +620,22 @@ diesel::joinable!(shift_applications -> shifts (shift_id));
 diesel::joinable!(volunteer_hours -> shifts (shift_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(buyer_members -> buyers (buyer_id));
+diesel::joinable!(buyer_members -> users (user_id));
+diesel::joinable!(projects -> buyers (buyer_id));
+diesel::joinable!(project_centres -> projects (project_id));
+diesel::joinable!(indicators -> projects (project_id));
+diesel::joinable!(indicator_actuals -> users (author_id));
+diesel::joinable!(bids -> projects (project_id));
+diesel::joinable!(bids -> organizations (organization_id));
+diesel::joinable!(bid_scores -> bids (bid_id));
+diesel::joinable!(project_evaluators -> users (user_id));
+diesel::joinable!(evaluations -> users (reviewer_id));
+diesel::joinable!(evaluation_scores -> evaluations (evaluation_id));
+diesel::joinable!(expenses -> projects (project_id));
+diesel::joinable!(offerings -> organizations (organization_id));
+diesel::joinable!(recommendations -> buyers (buyer_id));
+diesel::joinable!(feedback -> registrations (registration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
@@ -459,4 +669,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_settings,
     webhook_endpoints,
     webhook_deliveries,
+    buyers,
+    buyer_members,
+    projects,
+    project_centres,
+    indicators,
+    indicator_actuals,
+    bids,
+    bid_scores,
+    project_evaluators,
+    evaluations,
+    evaluation_scores,
+    expenses,
+    offerings,
+    recommendations,
+    feedback,
 );

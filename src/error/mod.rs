@@ -61,6 +61,24 @@ pub enum Code {
     OverlappingRecord,
     TooManyWebhooks,
     WebhookDisabled,
+    AlreadyBid,
+    BidsClosed,
+    AlreadyScored,
+    NotReviewing,
+    BidNotScored,
+    ConflictOfInterest,
+    EvaluationNotOpen,
+    AlreadyEvaluated,
+    NoFinalEvaluation,
+    NotManual,
+    ReportFrozen,
+    ProjectNotEditable,
+    NotContracted,
+    InvalidLink,
+    NotAttended,
+    EventNotEnded,
+    FeedbackClosed,
+    AlreadyGiven,
     RateLimited,
     TooManyConnections,
     ServiceUnavailable,
@@ -73,7 +91,7 @@ impl Code {
         match self {
             InvalidBody | InvalidQuery | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Unauthenticated | InvalidCredentials | RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            Forbidden => StatusCode::FORBIDDEN,
+            Forbidden | InvalidLink => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PhoneTaken
@@ -103,7 +121,24 @@ impl Code {
             | InvalidTransition
             | OverlappingRecord
             | TooManyWebhooks
-            | WebhookDisabled => StatusCode::CONFLICT,
+            | WebhookDisabled
+            | AlreadyBid
+            | BidsClosed
+            | AlreadyScored
+            | NotReviewing
+            | BidNotScored
+            | ConflictOfInterest
+            | EvaluationNotOpen
+            | AlreadyEvaluated
+            | NoFinalEvaluation
+            | NotManual
+            | ReportFrozen
+            | ProjectNotEditable
+            | NotContracted
+            | NotAttended
+            | EventNotEnded
+            | FeedbackClosed
+            | AlreadyGiven => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ValidationFailed | IdempotencyKeyReused | NotEligible | PartyTooLarge
@@ -161,6 +196,24 @@ impl Code {
             OverlappingRecord => "overlapping_record",
             TooManyWebhooks => "too_many_webhooks",
             WebhookDisabled => "webhook_disabled",
+            AlreadyBid => "already_bid",
+            BidsClosed => "bids_closed",
+            AlreadyScored => "already_scored",
+            NotReviewing => "not_reviewing",
+            BidNotScored => "bid_not_scored",
+            ConflictOfInterest => "conflict_of_interest",
+            EvaluationNotOpen => "evaluation_not_open",
+            AlreadyEvaluated => "already_evaluated",
+            NoFinalEvaluation => "no_final_evaluation",
+            NotManual => "not_manual",
+            ReportFrozen => "report_frozen",
+            ProjectNotEditable => "project_not_editable",
+            NotContracted => "not_contracted",
+            InvalidLink => "invalid_link",
+            NotAttended => "not_attended",
+            EventNotEnded => "event_not_ended",
+            FeedbackClosed => "feedback_closed",
+            AlreadyGiven => "already_given",
             RateLimited => "rate_limited",
             TooManyConnections => "too_many_connections",
             ServiceUnavailable => "service_unavailable",
@@ -199,6 +252,13 @@ pub enum Invalid {
     NotBefore(&'static str),
     /// Not within 12 hours of the activity it belongs to.
     OutsideEvent,
+    /// An indicator table whose weights do not sum to 100.
+    WeightsSum,
+    /// Not yuan as a decimal string with at most two decimals.
+    Money,
+    /// A contract this event cannot count for (another organization's, not
+    /// delivering, outside its period or centres).
+    OutsideContract,
     Unknown,
     /// The JSON value has the wrong type.
     NotA(JsonType),

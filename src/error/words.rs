@@ -323,6 +323,141 @@ impl Code {
                 ),
                 ("时间重叠", "该时段与已记录的服务时间重叠。"),
             ),
+            AlreadyBid => (
+                (
+                    "Already bid",
+                    "Your organization already has a live bid on this project; withdraw it first.",
+                ),
+                ("已投标", "贵组织已对该项目投标，如需修改请先撤回。"),
+            ),
+            BidsClosed => (
+                (
+                    "Bids are closed",
+                    "This project does not accept or withdraw bids now: bidding runs only while it is open.",
+                ),
+                (
+                    "投标已截止",
+                    "该项目现在不接受投标或撤回，投标仅在公开招标期间进行。",
+                ),
+            ),
+            AlreadyScored => (
+                ("Already scored", "You have already scored this bid."),
+                ("已评分", "您已为该投标评过分。"),
+            ),
+            NotReviewing => (
+                (
+                    "Not in review",
+                    "Bids are scored only while the project is in review.",
+                ),
+                ("不在评标阶段", "只有在评标阶段才能为投标评分。"),
+            ),
+            BidNotScored => (
+                (
+                    "Bid not scored",
+                    "A bid needs at least one score before it can be awarded.",
+                ),
+                ("投标尚未评分", "投标至少需要一个评分才能中标。"),
+            ),
+            ConflictOfInterest => (
+                (
+                    "Conflict of interest",
+                    "This person belongs to an organization that bid on this project.",
+                ),
+                ("存在利益冲突", "此人所在的组织参与了该项目的投标。"),
+            ),
+            EvaluationNotOpen => (
+                (
+                    "Evaluation not open",
+                    "Evaluations of this stage are accepted only while the project is in that review.",
+                ),
+                (
+                    "评估未开放",
+                    "只有项目处于相应评估阶段时才能提交该阶段的评估。",
+                ),
+            ),
+            AlreadyEvaluated => (
+                (
+                    "Already evaluated",
+                    "You have already evaluated this project at this stage.",
+                ),
+                ("已提交评估", "您已提交过该阶段的评估。"),
+            ),
+            NoFinalEvaluation => (
+                (
+                    "No final evaluation",
+                    "A project is closed only after at least one final evaluation.",
+                ),
+                ("尚无结项评估", "至少需要一份结项评估才能结项。"),
+            ),
+            NotManual => (
+                (
+                    "Computed indicator",
+                    "Only indicators with source manual take typed values; the others are computed by Mulin.",
+                ),
+                (
+                    "非手工指标",
+                    "只有来源为手工填报的指标可以填写实际值，其他指标由系统计算。",
+                ),
+            ),
+            ReportFrozen => (
+                (
+                    "Report frozen",
+                    "The project is closed and its report is frozen.",
+                ),
+                ("报告已冻结", "项目已结项，报告已冻结。"),
+            ),
+            ProjectNotEditable => (
+                (
+                    "Project not editable",
+                    "Only draft projects can be changed.",
+                ),
+                ("项目不可修改", "只有草稿状态的项目可以修改。"),
+            ),
+            NotContracted => (
+                (
+                    "Not under contract",
+                    "This is possible only while the project is contracted and being delivered or reviewed.",
+                ),
+                (
+                    "项目未在执行",
+                    "只有在项目签约执行或评估期间才能进行此操作。",
+                ),
+            ),
+            InvalidLink => (
+                (
+                    "Link not valid",
+                    "This report link is invalid or has expired; ask for a new one.",
+                ),
+                ("链接无效", "该报告链接无效或已过期，请重新获取。"),
+            ),
+            NotAttended => (
+                (
+                    "Not attended",
+                    "Feedback is given only by residents who were checked in at the activity.",
+                ),
+                ("未参加活动", "只有签到参加了活动的居民才能评价。"),
+            ),
+            EventNotEnded => (
+                (
+                    "Activity not ended",
+                    "Feedback opens when the activity has ended.",
+                ),
+                ("活动尚未结束", "活动结束后才能评价。"),
+            ),
+            FeedbackClosed => (
+                (
+                    "Feedback closed",
+                    "Feedback is accepted for 14 days after the activity ends.",
+                ),
+                ("评价已截止", "活动结束 14 天内可以评价。"),
+            ),
+            AlreadyGiven => (
+                (
+                    "Feedback already given",
+                    "You have already given feedback on this activity.",
+                ),
+                ("已评价", "您已评价过该活动。"),
+            ),
             RateLimited => (
                 (
                     "Too many attempts",
@@ -426,6 +561,18 @@ impl Invalid {
                 "must lie within 12 hours of the activity".into()
             }
             (Invalid::OutsideEvent, Locale::ZhCn) => "须在活动前后 12 小时之内".into(),
+            (Invalid::WeightsSum, Locale::En) => "the weights must sum to 100".into(),
+            (Invalid::WeightsSum, Locale::ZhCn) => "各指标权重之和须为 100".into(),
+            (Invalid::Money, Locale::En) => {
+                "must be yuan as a decimal string with at most two decimals, e.g. \"120000.00\"".into()
+            }
+            (Invalid::Money, Locale::ZhCn) => "须为以元计的数字字符串，最多两位小数，如 \"120000.00\"".into(),
+            (Invalid::OutsideContract, Locale::En) => {
+                "must be a contract of this organization that is being delivered, with the event inside its period and at one of its centres".into()
+            }
+            (Invalid::OutsideContract, Locale::ZhCn) => {
+                "须为本组织正在执行的合同，且活动在合同期内、在合同约定的中心举办".into()
+            }
             (Invalid::NotA(kind), locale) => kind.message(locale).into(),
             (Invalid::NotAccepted, Locale::En) => "is not an accepted value".into(),
             (Invalid::NotAccepted, Locale::ZhCn) => "取值无效".into(),

@@ -50,6 +50,9 @@ pub struct CreateEvent {
     pub tags: Option<Vec<String>>,
     /// Online check-in opens this many minutes before the start, 0–1440 (default 60).
     pub checkin_opens_minutes: Option<i64>,
+    /// A contracted purchased-service project this event delivers (by the
+    /// contracted organization, inside its period, at one of its centres).
+    pub contract_id: Option<String>,
     /// Makes this a recurring programme: one event per chosen weekday until the date.
     pub repeat: Option<Repeat>,
 }
@@ -102,6 +105,10 @@ pub struct PatchEvent {
     pub accessibility: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
     pub checkin_opens_minutes: Option<i64>,
+    /// `null` unlinks the event from its contract.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub contract_id: Option<Option<String>>,
 }
 
 /// Everything an event is made of, parsed and checked.
@@ -124,6 +131,8 @@ pub struct EventFields {
     pub accessibility: Option<String>,
     pub tags: Vec<String>,
     pub checkin_opens_minutes: i32,
+    /// Checked against the contract by `Contracts::check_link`.
+    pub contract_id: Option<String>,
 }
 
 pub struct RepeatSpec {
@@ -298,6 +307,10 @@ impl CreateEvent {
             accessibility,
             tags,
             checkin_opens_minutes,
+            contract_id: self
+                .contract_id
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
         };
         fields.check(true)?;
         Ok((fields, repeat))
@@ -377,6 +390,9 @@ impl PatchEvent {
                 .take("checkin_opens_minutes", int_in(v, 0, 1440))
                 .unwrap_or(f.checkin_opens_minutes);
         }
+        if let Some(v) = self.contract_id {
+            f.contract_id = v.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        }
         if !e.0.is_empty() {
             return Err(ApiError::Validation(e.0));
         }
@@ -405,6 +421,7 @@ impl From<&Event> for EventFields {
             accessibility: e.accessibility.clone(),
             tags: serde_json::from_str(&e.tags).unwrap_or_default(),
             checkin_opens_minutes: e.checkin_opens_minutes,
+            contract_id: e.contract_id.clone(),
         }
     }
 }
@@ -438,6 +455,7 @@ impl EventFields {
             accessibility: None,
             tags: Vec::new(),
             checkin_opens_minutes: 60,
+            contract_id: None,
         }
     }
 

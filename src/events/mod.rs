@@ -14,8 +14,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::Tx;
 use crate::db::schema::events;
+use crate::db::{DbConn, Tx};
 use crate::error::ApiError;
 
 /// What events need from the owner of seats (`registrations::seats`) without
@@ -32,6 +32,31 @@ pub trait Seats: Send + Sync + 'static {
         event_id: &str,
         actor_id: &str,
     ) -> Result<Vec<String>, ApiError>;
+}
+
+/// What events need from purchased-service projects (`projects`) without
+/// importing them: implemented there and registered by `app` as
+/// `web::Data<dyn Contracts>`.
+pub trait Contracts: Send + Sync + 'static {
+    /// Whether an event of `organization_id` with these fields may be linked to
+    /// contract `contract_id` (the contracted organization, inside the period,
+    /// at one of its centres, while delivery runs); else `422
+    /// validation_failed` on `contract_id`.
+    fn check_link(
+        &self,
+        conn: &mut DbConn,
+        contract_id: &str,
+        organization_id: &str,
+        fields: &input::EventFields,
+    ) -> Result<(), ApiError>;
+    /// Whether `user_id` oversees contract `contract_id` (its buyer's staff or
+    /// one of its evaluators), and so reads its events' feedback.
+    fn oversees(
+        &self,
+        conn: &mut DbConn,
+        contract_id: &str,
+        user_id: &str,
+    ) -> Result<bool, ApiError>;
 }
 
 pub const CATEGORIES: &[&str] = &[
@@ -83,6 +108,8 @@ pub struct Event {
     pub updated_at: NaiveDateTime,
     /// Check-in opens this many minutes before the start and closes at the end.
     pub checkin_opens_minutes: i32,
+    /// The purchased-service project (once contracted) this event delivers.
+    pub contract_id: Option<String>,
 }
 
 impl Event {
@@ -124,6 +151,7 @@ impl Event {
             created_at: now,
             updated_at: now,
             checkin_opens_minutes: f.checkin_opens_minutes,
+            contract_id: f.contract_id.clone(),
         }
     }
 
@@ -186,6 +214,8 @@ pub struct EventView {
     pub checked_in_count: i32,
     /// Online check-in opens this many minutes before the start (default 60).
     pub checkin_opens_minutes: i32,
+    /// The purchased-service project this event delivers, if any.
+    pub contract_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -222,6 +252,7 @@ impl EventView {
             waitlist_count: event.waitlist_seats,
             checked_in_count: event.checked_in_count,
             checkin_opens_minutes: event.checkin_opens_minutes,
+            contract_id: event.contract_id,
             created_at: event.created_at.and_utc(),
             updated_at: event.updated_at.and_utc(),
         }

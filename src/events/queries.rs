@@ -69,10 +69,40 @@ pub fn update_fields(conn: &mut DbConn, id: &str, f: &EventFields) -> Result<(),
             events::accessibility.eq(&f.accessibility),
             events::tags.eq(f.tags_json()),
             events::checkin_opens_minutes.eq(f.checkin_opens_minutes),
+            events::contract_id.eq(&f.contract_id),
             events::updated_at.eq(db::now()),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The events linked to contract `contract_id`, earliest first.
+pub fn of_contract(conn: &mut DbConn, contract_id: &str) -> Result<Vec<Event>, ApiError> {
+    Ok(events::table
+        .filter(events::contract_id.eq(contract_id))
+        .order((events::starts_at.asc(), events::id.asc()))
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// `(event id, contract id, status, ends_at)` of every event linked to one
+/// of `contract_ids`.
+pub fn linked_to(
+    conn: &mut DbConn,
+    contract_ids: &[String],
+) -> Result<Vec<(String, String, String, NaiveDateTime)>, ApiError> {
+    if contract_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(events::table
+        .filter(events::contract_id.eq_any(contract_ids))
+        .select((
+            events::id,
+            events::contract_id.assume_not_null(),
+            events::status,
+            events::ends_at,
+        ))
+        .load(conn)?)
 }
 
 pub fn set_status(

@@ -10,7 +10,8 @@ use super::input::{CreateEvent, EventFields, PatchEvent, RepeatSpec, timestamp};
 use super::live::announce;
 use super::queries::{self, Filters};
 use super::{
-    CANCELLED, CATEGORIES, COMPLETED, DRAFT, Event, EventView, PUBLISHED, Seats, recurrence,
+    CANCELLED, CATEGORIES, COMPLETED, Contracts, DRAFT, Event, EventView, PUBLISHED, Seats,
+    recurrence,
 };
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::centres::queries as centres;
@@ -86,15 +87,17 @@ pub struct SeriesCreated {
         (status = 201, description = "The event, or `{series_id, items}` with `repeat`", body = EventView),
         (status = 403, description = "`forbidden` (staff)", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
-        (status = 422, description = "`validation_failed`", body = Problem),
+        (status = 422, description = "`validation_failed` (also a `contract_id` the event cannot count for)", body = Problem),
     ))]
 pub async fn create(
     Guarded(user, body): Guarded<CurrentUser, Json<CreateEvent>>,
     db: web::Data<Db>,
+    contracts: web::Data<dyn Contracts>,
     org_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (fields, repeat) = body.into_inner().parse()?;
     let org_id = org_id.into_inner();
+    let contracts = contracts.into_inner();
     let created = db
         .write(move |c| {
             let standing = access::require(c, &org_id, &user, Need::Manager)?;
@@ -103,6 +106,9 @@ pub async fn create(
             let now = db::now();
             match repeat {
                 None => {
+                    if let Some(contract) = &fields.contract_id {
+                        contracts.check_link(c, contract, &org_id, &fields)?;
+                    }
                     let event = Event::draft(&org_id, &user.id, &fields, None);
                     queries::insert(c, &event)?;
                     Ok((
@@ -114,6 +120,9 @@ pub async fn create(
                     let series_id = uuid::Uuid::new_v4().to_string();
                     let mut items = Vec::new();
                     for occurrence in occurrences_of(&fields, &repeat, tz)? {
+                        if let Some(contract) = &occurrence.contract_id {
+                            contracts.check_link(c, contract, &org_id, &occurrence)?;
+                        }
                         let event =
                             Event::draft(&org_id, &user.id, &occurrence, Some(series_id.clone()));
                         queries::insert(c, &event)?;
@@ -248,16 +257,18 @@ fn lock_for_manager(
         (status = 403, description = "`forbidden`", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`capacity_below_confirmed`, `event_not_open`", body = Problem),
-        (status = 422, description = "`validation_failed`", body = Problem),
+        (status = 422, description = "`validation_failed` (also a `contract_id` the event cannot count for)", body = Problem),
     ))]
 pub async fn patch(
     Guarded(user, body): Guarded<CurrentUser, Json<PatchEvent>>,
     db: web::Data<Db>,
     seats: web::Data<dyn Seats>,
+    contracts: web::Data<dyn Contracts>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.into_inner();
     let seats = seats.into_inner();
+    let contracts = contracts.into_inner();
     let view = db
         .write(move |c| {
             let EventAccess {
@@ -273,6 +284,13 @@ pub async fn patch(
             let fields = patch.apply(&event)?;
             if fields.centre_id != event.centre_id {
                 check_centre(c, fields.centre_id.as_deref())?;
+            }
+            let moved = fields.contract_id != event.contract_id
+                || fields.starts_at != event.starts_at
+                || fields.ends_at != event.ends_at
+                || fields.centre_id != event.centre_id;
+            if let (Some(contract), true) = (&fields.contract_id, moved) {
+                contracts.check_link(c, contract, &event.organization_id, &fields)?;
             }
             if fields.capacity < event.confirmed_seats {
                 return Err(Code::CapacityBelowConfirmed.into());

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::{Endpoint, ORG_EVENTS, ORGANIZATION};
+use super::{BUYER, BUYER_EVENTS, Endpoint, ORG_EVENTS, ORGANIZATION};
 use crate::db::schema::{webhook_deliveries, webhook_endpoints};
 use crate::db::{self, DbConn, Follower, Message, Tx};
 use crate::error::ApiError;
@@ -21,6 +21,7 @@ pub const DELIVERY_JOB: &str = "webhook";
 const THIN: &[&str] = &[
     "registration_id",
     "event_id",
+    "project_id",
     "checkin_id",
     "organization_id",
     "centre_id",
@@ -38,10 +39,15 @@ const THIN: &[&str] = &[
 /// A message's data cut down to [`THIN`] (an event's `id` becomes `event_id`).
 pub fn thin(kind: &str, data: &Value) -> Value {
     let mut out = Map::new();
-    if kind.starts_with("event.") {
-        if let Some(id) = data.get("id") {
-            out.insert("event_id".into(), id.clone());
-        }
+    let named = if kind.starts_with("event.") {
+        Some("event_id")
+    } else if kind.starts_with("project.") || kind.starts_with("report.") {
+        Some("project_id")
+    } else {
+        None
+    };
+    if let (Some(name), Some(id)) = (named, data.get("id")) {
+        out.insert(name.into(), id.clone());
     }
     for field in THIN {
         if let Some(v) = data.get(*field) {
@@ -66,6 +72,13 @@ impl Follower for Deliveries {
                 }
             }
         }
+        for m in recorded {
+            if let Some(project) = m.topic.strip_prefix("project:") {
+                if BUYER_EVENTS.contains(&m.kind.as_str()) {
+                    for_buyer(tx, project, m)?;
+                }
+            }
+        }
         for (org, messages) in by_org {
             let endpoints = active(tx, ORGANIZATION, org)?;
             for m in messages {
@@ -79,6 +92,34 @@ impl Follower for Deliveries {
         }
         Ok(())
     }
+}
+
+/// A project's message to its buyer's endpoints; a project that closes also
+/// sends `report.frozen`.
+fn for_buyer(tx: &mut Tx<'_>, project_id: &str, m: &Message) -> Result<(), ApiError> {
+    let Some(project) = crate::projects::queries::find(tx, project_id)? else {
+        return Ok(());
+    };
+    let endpoints = active(tx, BUYER, &project.buyer_id)?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let data: Value = serde_json::from_str(&m.data)
+        .map_err(|e| ApiError::internal(format!("message data: {e}")))?;
+    let mut kinds = vec![m.kind.as_str()];
+    if m.kind == "project.updated" && data.get("status").and_then(Value::as_str) == Some("closed") {
+        kinds.push("report.frozen");
+    }
+    for kind in kinds {
+        let payload = thin(kind, &data);
+        for endpoint in endpoints
+            .iter()
+            .filter(|e| e.events().iter().any(|k| k == kind))
+        {
+            queue(tx, endpoint, kind, &payload)?;
+        }
+    }
+    Ok(())
 }
 
 /// Endpoints of an owner that receive deliveries now.

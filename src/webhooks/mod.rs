@@ -13,6 +13,7 @@
 //! - [`target`] decides which URLs may be called.
 
 pub mod follow;
+pub mod log;
 pub mod routes;
 pub mod send;
 pub mod target;

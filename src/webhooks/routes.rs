@@ -4,17 +4,18 @@
 //! owners and managers.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::follow::schedule;
 use super::target::{self, Refused};
-use super::{BUYER, Endpoint, ORG_EVENTS, ORGANIZATION, ROTATION_OVERLAP, new_secret};
+use super::{
+    BUYER, BUYER_EVENTS, Endpoint, ORG_EVENTS, ORGANIZATION, ROTATION_OVERLAP, new_secret,
+};
 use crate::auth::CurrentUser;
 use crate::config::Settings;
-use crate::db::schema::{webhook_deliveries, webhook_endpoints};
+use crate::db::schema::webhook_endpoints;
 use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::json::Json;
@@ -27,10 +28,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create_for_org))
             .route(web::get().to(list_for_org)),
     )
+    .service(
+        web::resource("/buyers/{id}/webhooks")
+            .route(web::post().to(create_for_buyer))
+            .route(web::get().to(list_for_buyer)),
+    )
     .route("/webhooks/{id}", web::delete().to(delete))
     .route("/webhooks/{id}/rotate-secret", web::post().to(rotate))
-    .route("/webhooks/{id}/deliveries", web::get().to(deliveries))
-    .route("/deliveries/{id}/redeliver", web::post().to(redeliver));
+    .route(
+        "/webhooks/{id}/deliveries",
+        web::get().to(super::log::deliveries),
+    )
+    .route(
+        "/deliveries/{id}/redeliver",
+        web::post().to(super::log::redeliver),
+    );
 }
 
 /// Most endpoints one owner may register.
@@ -85,13 +97,30 @@ pub struct WebhookSecret {
 fn owns(conn: &mut DbConn, endpoint: &Endpoint, user: &CurrentUser) -> Result<(), ApiError> {
     match endpoint.owner_kind.as_str() {
         ORGANIZATION => require(conn, &endpoint.owner_id, user, Need::Manager).map(|_| ()),
-        // Buyers' endpoints come with buyers (issue 12).
-        BUYER => Err(Code::NotFound.into()),
+        BUYER => require_buyer_staff(conn, &endpoint.owner_id, user),
         _ => Err(Code::NotFound.into()),
     }
 }
 
-fn endpoint_for(conn: &mut DbConn, id: &str, user: &CurrentUser) -> Result<Endpoint, ApiError> {
+/// Buyer staff (and admins) manage a buyer's endpoints; anyone else: `404`.
+fn require_buyer_staff(
+    conn: &mut DbConn,
+    buyer_id: &str,
+    user: &CurrentUser,
+) -> Result<(), ApiError> {
+    let exists = crate::projects::queries::buyer(conn, buyer_id)?.is_some();
+    if exists && crate::projects::access::is_buyer_staff(conn, buyer_id, user)? {
+        Ok(())
+    } else {
+        Err(Code::NotFound.into())
+    }
+}
+
+pub(super) fn endpoint_for(
+    conn: &mut DbConn,
+    id: &str,
+    user: &CurrentUser,
+) -> Result<Endpoint, ApiError> {
     let endpoint: Endpoint = webhook_endpoints::table
         .find(id)
         .filter(webhook_endpoints::deleted_at.is_null())
@@ -160,6 +189,69 @@ pub async fn create_for_org(
         .write(move |tx| create(tx, ORGANIZATION, &org_id, &user, url, events))
         .await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Buyer staff: a new endpoint for the buyer's projects (`project.updated`,
+/// `report.changed`, `report.frozen`).
+#[utoipa::path(post, path = "/api/v1/buyers/{id}/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "buyer")),
+    request_body = NewWebhook,
+    responses(
+        (status = 201, body = WebhookSecret),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 404, description = "`not_found` (not the buyer's staff)", body = Problem),
+        (status = 409, description = "`too_many_webhooks` (20 per owner)", body = Problem),
+        (status = 422, description = "`validation_failed`: `url` not a public http(s) address, `events` empty or unknown", body = Problem),
+    ))]
+pub async fn create_for_buyer(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    settings: web::Data<Settings>,
+    id: web::Path<String>,
+    body: Json<NewWebhook>,
+) -> Result<HttpResponse, ApiError> {
+    let buyer_id = id.into_inner();
+    let (check_buyer, check_user) = (buyer_id.clone(), user.clone());
+    db.run(move |c| require_buyer_staff(c, &check_buyer, &check_user))
+        .await?;
+    let (url, events) = checked(body.into_inner(), BUYER_EVENTS, &settings).await?;
+    let created = db
+        .write(move |tx| create(tx, BUYER, &buyer_id, &user, url, events))
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Buyer staff: the buyer's endpoints (secrets not shown).
+#[utoipa::path(get, path = "/api/v1/buyers/{id}/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "buyer"), PageQuery),
+    responses(
+        (status = 200, body = Paged<WebhookView>),
+        (status = 401, description = "`unauthenticated`", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+    ))]
+pub async fn list_for_buyer(
+    user: CurrentUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.parse()?;
+    let for_query = page.clone();
+    let buyer_id = id.into_inner();
+    let rows = db
+        .run(move |c| {
+            require_buyer_staff(c, &buyer_id, &user)?;
+            list(c, BUYER, &buyer_id, &for_query)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Paged::from_rows(
+        rows,
+        &page,
+        |e| (e.created_at, e.id.as_str()),
+        WebhookView::from,
+    )))
 }
 
 fn create(
@@ -328,135 +420,4 @@ pub async fn rotate(
         })
         .await?;
     Ok(HttpResponse::Ok().json(rotated))
-}
-
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = webhook_deliveries)]
-struct DeliveryRow {
-    id: String,
-    event: String,
-    attempt: i32,
-    status: String,
-    response_code: Option<i32>,
-    next_attempt_at: Option<NaiveDateTime>,
-    created_at: NaiveDateTime,
-    message_id: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryView {
-    pub id: String,
-    /// The `webhook-id` header, the same on every attempt.
-    pub webhook_id: String,
-    #[schema(example = "registration.created")]
-    pub event: String,
-    /// Attempts made so far.
-    pub attempt: i32,
-    /// `pending`, `succeeded`, `failed` or `disabled`.
-    #[schema(example = "succeeded")]
-    pub status: String,
-    /// The last answer's status code (`null`: none yet, or no answer).
-    pub response_code: Option<i32>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// The endpoint's deliveries, newest first.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
-    security(("bearer" = [])),
-    params(("id" = String, Path), PageQuery),
-    responses(
-        (status = 200, body = Paged<DeliveryView>),
-        (status = 401, description = "`unauthenticated`", body = Problem),
-        (status = 403, description = "`forbidden`", body = Problem),
-        (status = 404, description = "`not_found`", body = Problem),
-    ))]
-pub async fn deliveries(
-    user: CurrentUser,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let page = query.parse()?;
-    let for_query = page.clone();
-    let rows: Vec<DeliveryRow> = db
-        .run(move |c| {
-            let endpoint = endpoint_for(c, &id, &user)?;
-            let mut q = webhook_deliveries::table
-                .filter(webhook_deliveries::endpoint_id.eq(&endpoint.id))
-                .into_boxed();
-            if let Some((at, id)) = &for_query.after {
-                q = q.filter(
-                    webhook_deliveries::created_at
-                        .lt(*at)
-                        .or(webhook_deliveries::created_at
-                            .eq(*at)
-                            .and(webhook_deliveries::id.lt(id.clone()))),
-                );
-            }
-            Ok(q.order((
-                webhook_deliveries::created_at.desc(),
-                webhook_deliveries::id.desc(),
-            ))
-            .limit(for_query.limit + 1)
-            .select(DeliveryRow::as_select())
-            .load(c)?)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(Paged::from_rows(
-        rows,
-        &page,
-        |d| (d.created_at, d.id.as_str()),
-        |d| DeliveryView {
-            id: d.id,
-            webhook_id: d.message_id,
-            event: d.event,
-            attempt: d.attempt,
-            status: d.status,
-            response_code: d.response_code,
-            next_attempt_at: d.next_attempt_at.map(|t| t.and_utc()),
-            created_at: d.created_at.and_utc(),
-        },
-    )))
-}
-
-/// Sends a delivery again now, with the same `webhook-id`.
-#[utoipa::path(post, path = "/api/v1/deliveries/{id}/redeliver", tag = "webhooks",
-    security(("bearer" = [])),
-    params(("id" = String, Path)),
-    responses(
-        (status = 202, description = "queued"),
-        (status = 401, description = "`unauthenticated`", body = Problem),
-        (status = 403, description = "`forbidden`", body = Problem),
-        (status = 404, description = "`not_found`", body = Problem),
-        (status = 409, description = "`webhook_disabled` (the endpoint answered 410 or was removed)", body = Problem),
-    ))]
-pub async fn redeliver(
-    user: CurrentUser,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    db.write(move |tx| {
-        let endpoint_id: String = webhook_deliveries::table
-            .find(id.as_str())
-            .select(webhook_deliveries::endpoint_id)
-            .first(tx.conn())
-            .optional()?
-            .ok_or(ApiError::from(Code::NotFound))?;
-        let endpoint = endpoint_for(tx, &endpoint_id, &user)?;
-        if endpoint.disabled_at.is_some() {
-            return Err(Code::WebhookDisabled.into());
-        }
-        let now = db::now();
-        diesel::update(webhook_deliveries::table.find(id.as_str()))
-            .set((
-                webhook_deliveries::status.eq("pending"),
-                webhook_deliveries::next_attempt_at.eq(Some(now)),
-                webhook_deliveries::updated_at.eq(now),
-            ))
-            .execute(tx.conn())?;
-        schedule(tx, &id, now)
-    })
-    .await?;
-    Ok(HttpResponse::Accepted().finish())
 }

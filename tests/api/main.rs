@@ -20,6 +20,8 @@ mod migrations;
 mod notifications;
 mod openapi;
 mod organizations;
+mod projects;
+mod projects_report;
 mod registrations;
 mod volunteers;
 mod webhooks;

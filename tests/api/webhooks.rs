@@ -356,3 +356,37 @@ both_databases! {
         assert_eq!(body["data"]["title"], "候补成功，您有座位了");
     }
 }
+
+both_databases! {
+    async fn a_buyers_endpoint_follows_its_projects_and_nobody_else_may_register_one(kind) {
+        let receiver = Receiver::start().await;
+        let app = TestApp::spawn_process(kind, &[("MULIN_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+        let w = crate::projects::world(&app).await;
+        let res = app
+            .post(&format!("/buyers/{}/webhooks", w.buyer), Some(&w.owner.access), json!({"url": format!("{}/ok", receiver.base), "events": ["project.updated"]}))
+            .await;
+        assert_problem(res, 404, "not_found").await;
+        let res = app
+            .post(&format!("/buyers/{}/webhooks", w.buyer), Some(&w.staff.access), json!({"url": format!("{}/ok", receiver.base), "events": ["registration.created"]}))
+            .await;
+        assert_problem(res, 422, "validation_failed").await;
+        let res = app
+            .post(&format!("/buyers/{}/webhooks", w.buyer), Some(&w.staff.access), json!({"url": format!("{}/ok", receiver.base), "events": ["project.updated"]}))
+            .await;
+        assert_eq!(res.status(), 201);
+        let secret = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+
+        let project = crate::projects::contracted(&app, &w).await;
+        // open → reviewing → contracted, each a project.updated.
+        let got = receiver.wait_for("/ok", 3).await;
+        let mut states = Vec::new();
+        for r in &got {
+            verify(&secret, r);
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(body["type"], "project.updated");
+            assert_eq!(body["data"]["project_id"], project.as_str());
+            states.push(body["data"]["status"].as_str().unwrap().to_owned());
+        }
+        assert!(states.contains(&"contracted".to_owned()), "{states:?}");
+    }
+}
