@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::report::{self, Month, Report, level1_zh, number, source_zh, stage_zh};
+use super::report::{self, Month, Report};
+use super::report_csv::{level1_zh, number, source_zh, stage_zh};
 use super::{access, queries};
 use crate::auth::CurrentUser;
 use crate::checkin::tickets::TicketKeys;
