@@ -196,6 +196,7 @@ async fn seed_org_events(db: &Db, owner: String, n: usize, capacity: i32) -> Vec
             created_by: owner,
             created_at: now,
             updated_at: now,
+            person_in_charge: None,
         };
         orgs::create(c, &org)?;
         let mut ids = Vec::with_capacity(n);

@@ -279,6 +279,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::volunteers::routes::configure)
                 .configure(crate::projects::routes::configure)
                 .configure(crate::feedback::routes::configure)
+                .configure(crate::catalogue::routes::configure)
                 .configure(crate::checkin::routes::configure)
                 .configure(crate::checkin::qr::configure)
                 .configure(crate::checkin::door::configure)

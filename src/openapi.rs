@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, Code};
 use crate::{
-    accounts, centres, checkin, displays, error, events, feedback, health, live, organizations,
-    projects, registrations, volunteers,
+    accounts, catalogue, centres, checkin, displays, error, events, feedback, health, live,
+    organizations, projects, registrations, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -41,6 +41,7 @@ use crate::{
         organizations::routes::create,
         organizations::routes::list,
         organizations::routes::get,
+        organizations::routes::patch,
         organizations::routes::approve,
         organizations::routes::suspend,
         organizations::routes::members,
@@ -127,6 +128,11 @@ use crate::{
         projects::page::show,
         feedback::routes::give,
         feedback::routes::summary,
+        catalogue::routes::catalogue,
+        catalogue::routes::create,
+        catalogue::routes::list,
+        catalogue::routes::remove,
+        catalogue::routes::recommend,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -143,6 +149,7 @@ use crate::{
         (name = "volunteers", description = "Volunteers, shifts, service hours and certificates"),
         (name = "projects", description = "Purchased-service projects: buyers, bids, contracts, evaluation and the report"),
         (name = "feedback", description = "Residents' feedback on activities they attended"),
+        (name = "catalogue", description = "Organizations' service offerings and buyers' recommendations"),
         (name = "operations", description = "Probes"),
     )
 )]

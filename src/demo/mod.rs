@@ -310,6 +310,7 @@ pub fn seed(c: &mut Tx<'_>) -> Result<Option<Vec<Login>>, ApiError> {
             created_by: owner.id.clone(),
             created_at: now,
             updated_at: now,
+            person_in_charge: None,
         };
         orgs::create(c, &org)?;
         orgs::add_member(c, &org.id, &staff.id, Role::Staff)?;

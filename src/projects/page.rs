@@ -238,7 +238,17 @@ pub fn render(r: &Report) -> String {
     let org = r
         .organization
         .as_ref()
-        .map(|o| esc(&o.name))
+        .map(|o| {
+            let mut text = esc(&o.name);
+            if let Some(p) = &o.person_in_charge {
+                text.push_str(&format!("（负责人：{}", esc(p)));
+                if let Some(phone) = &o.contact_phone {
+                    text.push_str(&format!("，电话：{}", esc(phone)));
+                }
+                text.push('）');
+            }
+            text
+        })
         .unwrap_or_else(|| "（尚未签约）".into());
     h.push_str(&format!(
         "<p class=\"meta\">承接组织：{org}　服务期：{} 至 {}　项目状态：{}</p>",

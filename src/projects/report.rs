@@ -8,10 +8,11 @@
 //! whatever happened since.
 //!
 //! [`compute`] runs a fixed number of queries whatever the size of the
-//! contract: 11 (the organization, its events, their check-ins, their
-//! feedback, their verified volunteer hours, the expenses, the awarded bid,
-//! the indicators, the typed values, the evaluation scores, the offline
-//! conflicts), plus the caller's access (at most 4).
+//! contract: 13 at most (the organization and its person in charge (two or
+//! three), the contract's events, their check-ins, their feedback, their
+//! verified volunteer hours, the expenses, the awarded bid, the indicators,
+//! the typed values, the evaluation scores, the offline conflicts), plus the
+//! caller's access (at most 4). A frozen report is one read of the project.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -58,6 +59,11 @@ pub struct ReportProject {
 pub struct ReportOrganization {
     pub id: String,
     pub name: String,
+    /// 负责人, as the owner set it (else the first owner).
+    #[serde(default)]
+    pub person_in_charge: Option<String>,
+    #[serde(default)]
+    pub contact_phone: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -177,10 +183,15 @@ pub fn compute(
     }
     let now = db::now();
     let organization = match &p.organization_id {
-        Some(id) => orgs::find(conn, id)?.map(|o| ReportOrganization {
-            id: o.id,
-            name: o.name,
-        }),
+        Some(id) => match orgs::find(conn, id)? {
+            Some(o) => Some(ReportOrganization {
+                person_in_charge: orgs::person_in_charge(conn, &o.id)?,
+                id: o.id,
+                name: o.name,
+                contact_phone: o.contact_phone,
+            }),
+            None => None,
+        },
         None => None,
     };
     // The contract's events that count: published (not drafts, not cancelled).
