@@ -212,7 +212,8 @@ pub fn compute(
 
     let facts = checkins::facts_of(conn, &ids)?;
     let scores = feedback::scores_of(conn, &ids)?;
-    let tenths = crate::volunteers::queries::verified_tenths_at(conn, &ids)?;
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let tenths = crate::volunteers::queries::verified_tenths_on_events(conn, &id_refs)?;
     let spent = queries::spent(conn, &p.id)?;
     let awarded_budget = match &p.awarded_bid_id {
         Some(bid) => queries::bid(conn, bid)?.map(|b| b.budget_fen),
