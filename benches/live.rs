@@ -202,6 +202,7 @@ async fn seed(db: &Db, residents: usize) -> (String, Vec<String>) {
                 created_by: people[0].0.clone(),
                 created_at: now,
                 updated_at: now,
+                person_in_charge: None,
             };
             mulin::organizations::queries::create(c, &org)?;
             let starts_at = now + chrono::Duration::days(1);

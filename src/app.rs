@@ -287,7 +287,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let pruner = tokio::spawn(prune_forever(self.db.clone()));
         let clock = tokio::spawn(crate::displays::clock::run(self.db.clone()));
-        let projects = tokio::spawn(crate::projects::live::run(self.db.clone()));
+        // On a connection of its own: the watcher never waits behind requests.
+        let projects = match self.db.lane(1) {
+            Ok(lane) => tokio::spawn(crate::projects::live::run(lane)),
+            Err(e) => {
+                tracing::warn!(error = %e, "project watcher not started");
+                tokio::spawn(async {})
+            }
+        };
         let handle = self.server.handle();
         let hub = self.hub.clone();
         let signals = tokio::spawn(async move {
@@ -329,6 +336,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::webhooks::routes::configure)
                 .configure(crate::projects::routes::configure)
                 .configure(crate::feedback::routes::configure)
+                .configure(crate::catalogue::routes::configure)
                 .configure(crate::checkin::routes::configure)
                 .configure(crate::checkin::qr::configure)
                 .configure(crate::checkin::door::configure)

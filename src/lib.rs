@@ -7,6 +7,7 @@ pub mod db;
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod catalogue;
 pub mod centres;
 pub mod checkin;
 pub mod config;

@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, Code};
 use crate::{
-    accounts, centres, checkin, displays, error, events, feedback, health, live, notifications,
-    organizations, projects, registrations, volunteers, webhooks,
+    accounts, catalogue, centres, checkin, displays, error, events, feedback, health, live,
+    notifications, organizations, projects, registrations, volunteers, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -41,6 +41,7 @@ use crate::{
         organizations::routes::create,
         organizations::routes::list,
         organizations::routes::get,
+        organizations::routes::patch,
         organizations::routes::approve,
         organizations::routes::suspend,
         organizations::routes::members,
@@ -114,13 +115,13 @@ use crate::{
         projects::routes::list,
         projects::routes::get,
         projects::routes::patch,
-        projects::routes::open,
-        projects::routes::review,
-        projects::routes::mid_term,
-        projects::routes::resume,
-        projects::routes::final_review,
-        projects::routes::close,
-        projects::routes::cancel,
+        projects::states::open,
+        projects::states::review,
+        projects::states::mid_term,
+        projects::states::resume,
+        projects::states::final_review,
+        projects::states::close,
+        projects::states::cancel,
         projects::routes::my_evaluations,
         projects::bids::create,
         projects::bids::list,
@@ -139,6 +140,11 @@ use crate::{
         projects::page::show,
         feedback::routes::give,
         feedback::routes::summary,
+        catalogue::routes::catalogue,
+        catalogue::routes::create,
+        catalogue::routes::list,
+        catalogue::routes::remove,
+        catalogue::routes::recommend,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
     modifiers(&BearerAuth),
@@ -157,6 +163,7 @@ use crate::{
         (name = "webhooks", description = "Signed (Standard Webhooks) deliveries of thin events to organizations' and buyers' systems, with a delivery log"),
         (name = "projects", description = "Purchased-service projects: buyers, bids, contracts, evaluation and the report"),
         (name = "feedback", description = "Residents' feedback on activities they attended"),
+        (name = "catalogue", description = "Organizations' service offerings and buyers' recommendations"),
         (name = "operations", description = "Probes and the test clock"),
     )
 )]

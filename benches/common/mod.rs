@@ -204,6 +204,7 @@ pub async fn seed_org_events_at(
             created_by: owner,
             created_at: now,
             updated_at: now,
+            person_in_charge: None,
         };
         orgs::create(c, &org)?;
         let mut ids = Vec::with_capacity(n);

@@ -54,6 +54,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        person_in_charge -> Nullable<Text>,
     }
 }
 

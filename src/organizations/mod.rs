@@ -75,6 +75,8 @@ pub struct Organization {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set by the owner (`PATCH /organizations/{id}`); else the first owner's name.
+    pub person_in_charge: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -87,6 +89,9 @@ pub struct OrganizationView {
     pub category: String,
     pub description: Option<String>,
     pub contact_phone: Option<String>,
+    /// The person in charge (负责人) named on certificates and reports, as
+    /// the owner set it; `null` until then (the first owner is named).
+    pub person_in_charge: Option<String>,
     /// `pending`, `verified` or `suspended`; only verified ones can publish.
     #[schema(example = "pending")]
     pub status: String,
@@ -102,6 +107,7 @@ impl From<Organization> for OrganizationView {
             category: o.category,
             description: o.description,
             contact_phone: o.contact_phone,
+            person_in_charge: o.person_in_charge,
             status: o.status,
             created_at: o.created_at.and_utc(),
             updated_at: o.updated_at.and_utc(),

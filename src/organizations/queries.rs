@@ -141,9 +141,17 @@ pub fn count_owners(conn: &mut DbConn, org_id: &str) -> Result<i64, ApiError> {
         .get_result(conn)?)
 }
 
-/// The organization's person in charge (负责人) as certificates name it: its
-/// first owner.
+/// The organization's person in charge (负责人) as certificates name it: the
+/// one its owner set, else its first owner.
 pub fn person_in_charge(conn: &mut DbConn, org_id: &str) -> Result<Option<String>, ApiError> {
+    let set: Option<Option<String>> = organizations::table
+        .find(org_id)
+        .select(organizations::person_in_charge)
+        .first(conn)
+        .optional()?;
+    if let Some(Some(name)) = set {
+        return Ok(Some(name));
+    }
     Ok(memberships::table
         .inner_join(users::table)
         .filter(memberships::organization_id.eq(org_id))
@@ -152,6 +160,33 @@ pub fn person_in_charge(conn: &mut DbConn, org_id: &str) -> Result<Option<String
         .select(users::display_name)
         .first(conn)
         .optional()?)
+}
+
+/// Sets the person in charge and the contact phone (each only when given).
+pub fn update_contacts(
+    conn: &mut DbConn,
+    org_id: &str,
+    person_in_charge: Option<Option<String>>,
+    contact_phone: Option<Option<String>>,
+) -> Result<(), ApiError> {
+    let now = db::now();
+    if let Some(person) = person_in_charge {
+        diesel::update(organizations::table.find(org_id))
+            .set((
+                organizations::person_in_charge.eq(person),
+                organizations::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    if let Some(phone) = contact_phone {
+        diesel::update(organizations::table.find(org_id))
+            .set((
+                organizations::contact_phone.eq(phone),
+                organizations::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 pub fn members(conn: &mut DbConn, org_id: &str) -> Result<Vec<MemberView>, ApiError> {

@@ -17,7 +17,7 @@ use crate::http::extract::Guarded;
 use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::parse_fields;
-use crate::validate::{optional_text, text};
+use crate::validate::{optional_text, present, text};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -25,7 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create))
             .route(web::get().to(list)),
     )
-    .route("/organizations/{id}", web::get().to(get))
+    .service(
+        web::resource("/organizations/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(patch)),
+    )
     .route("/organizations/{id}/approve", web::post().to(approve))
     .route("/organizations/{id}/suspend", web::post().to(suspend))
     .service(
@@ -93,6 +97,7 @@ pub async fn create(
         created_by: user.id,
         created_at: now,
         updated_at: now,
+        person_in_charge: None,
     };
     let org = db
         .write(move |c| {
@@ -167,6 +172,61 @@ pub async fn get(
             } else {
                 Err(Code::NotFound.into())
             }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(OrganizationView::from(org)))
+}
+
+/// The fields an owner changes on `PATCH /organizations/{id}`; `null` clears one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOrganization {
+    /// The person in charge (负责人) shown on certificates and reports.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "张丽")]
+    pub person_in_charge: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "021-64001234")]
+    pub contact_phone: Option<Option<String>>,
+}
+
+/// The owner (or an admin): the person in charge and the contact phone shown
+/// on certificates and reports.
+#[utoipa::path(patch, path = "/api/v1/organizations/{id}", tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = PatchOrganization,
+    responses(
+        (status = 200, body = OrganizationView),
+        (status = 403, description = "`forbidden` (not its owner)", body = Problem),
+        (status = 404, description = "`not_found`", body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem),
+    ))]
+pub async fn patch(
+    Guarded(user, body): Guarded<CurrentUser, Json<PatchOrganization>>,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    parse_fields!(
+        person = "person_in_charge" => body
+            .person_in_charge
+            .map(|p| optional_text(p.as_deref(), 50))
+            .transpose(),
+        phone = "contact_phone" => body
+            .contact_phone
+            .map(|p| contact_phone(p.as_deref()))
+            .transpose(),
+    );
+    let id = id.into_inner();
+    let org = db
+        .write(move |c| {
+            let standing = access::require(c, &id, &user, Need::Manager)?;
+            if !standing.is_owner_or_admin() {
+                return Err(Code::Forbidden.into());
+            }
+            queries::update_contacts(c, &id, person, phone)?;
+            queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))
         })
         .await?;
     Ok(HttpResponse::Ok().json(OrganizationView::from(org)))

@@ -286,7 +286,7 @@ pub struct NewScore {
         (status = 201, body = BidScoreView),
         (status = 403, description = "`forbidden`", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
-        (status = 409, description = "`already_scored`, `not_reviewing`", body = Problem),
+        (status = 409, description = "`already_scored`, `not_reviewing`, `conflict_of_interest` (the reviewer belongs to the bidding organization)", body = Problem),
         (status = 422, description = "`validation_failed` (a criterion outside 0–20)", body = Problem),
     ))]
 pub async fn score(
@@ -314,6 +314,10 @@ pub async fn score(
             }
             if bid.status != LIVE_BID {
                 return Err(Code::NotFound.into());
+            }
+            // A reviewer who joined the bidding organization after being added.
+            if orgs::role_of(tx, &bid.organization_id, &user.id)?.is_some() {
+                return Err(Code::ConflictOfInterest.into());
             }
             if a.project.status != REVIEWING {
                 return Err(Code::NotReviewing.into());

@@ -26,7 +26,9 @@ pub mod page;
 pub mod profile;
 pub mod queries;
 pub mod report;
+pub mod report_csv;
 pub mod routes;
+pub mod states;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;

@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::report::{self, Month, Report, level1_zh, number, source_zh, stage_zh};
+use super::report::{self, Month, Report};
+use super::report_csv::{level1_zh, number, source_zh, stage_zh};
 use super::{access, queries};
 use crate::auth::CurrentUser;
 use crate::checkin::tickets::TicketKeys;
@@ -155,6 +156,15 @@ fn status_zh(code: &str) -> &str {
     }
 }
 
+/// `>=` as `≥`, `<=` as `≤` (narrower in the table).
+fn op_sign(op: &str) -> &str {
+    match op {
+        ">=" => "≥",
+        "<=" => "≤",
+        other => other,
+    }
+}
+
 /// A bar chart of one figure per month, drawn as SVG.
 pub fn bar_chart(title: &str, months: &[Month], value: impl Fn(&Month) -> i64) -> String {
     const W: f64 = 680.0;
@@ -228,7 +238,17 @@ pub fn render(r: &Report) -> String {
     let org = r
         .organization
         .as_ref()
-        .map(|o| esc(&o.name))
+        .map(|o| {
+            let mut text = esc(&o.name);
+            if let Some(p) = &o.person_in_charge {
+                text.push_str(&format!("（负责人：{}", esc(p)));
+                if let Some(phone) = &o.contact_phone {
+                    text.push_str(&format!("，电话：{}", esc(phone)));
+                }
+                text.push('）');
+            }
+            text
+        })
         .unwrap_or_else(|| "（尚未签约）".into());
     h.push_str(&format!(
         "<p class=\"meta\">承接组织：{org}　服务期：{} 至 {}　项目状态：{}</p>",
@@ -248,7 +268,7 @@ pub fn render(r: &Report) -> String {
     }
 
     h.push_str("<h2>一、绩效指标</h2><table><colgroup>");
-    for w in [8, 9, 14, 11, 9, 9, 8, 8, 8, 16] {
+    for w in [8, 9, 12, 11, 11, 9, 8, 7, 8, 17] {
         h.push_str(&format!("<col style=\"width:{w}%\">"));
     }
     h.push_str("</colgroup><thead><tr><th>一级指标</th><th>二级指标</th><th>三级指标</th><th>数据来源</th>\
@@ -284,13 +304,13 @@ pub fn render(r: &Report) -> String {
             notes.push(format!("偏差说明：{}", esc(d)));
         }
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{} {} {}</td><td class=\"n\">{}</td>\
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}{} {}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             level1_zh(&i.level1),
             esc(&i.level2),
             esc(&i.name),
             source_zh(&i.source),
-            esc(&i.op),
+            op_sign(&i.op),
             number(i.target),
             esc(&i.unit),
             actual,

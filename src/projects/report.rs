@@ -8,10 +8,11 @@
 //! whatever happened since.
 //!
 //! [`compute`] runs a fixed number of queries whatever the size of the
-//! contract: 11 (the organization, its events, their check-ins, their
-//! feedback, their verified volunteer hours, the expenses, the awarded bid,
-//! the indicators, the typed values, the evaluation scores, the offline
-//! conflicts), plus the caller's access (at most 4).
+//! contract: 13 at most (the organization and its person in charge (two or
+//! three), the contract's events, their check-ins, their feedback, their
+//! verified volunteer hours, the expenses, the awarded bid, the indicators,
+//! the typed values, the evaluation scores, the offline conflicts), plus the
+//! caller's access (at most 4). A frozen report is one read of the project.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -30,7 +31,6 @@ use crate::db::{self, Db, DbConn, Tx};
 use crate::error::{ApiError, Invalid, Problem};
 use crate::events::{PUBLISHED, queries as events};
 use crate::feedback::{Summary, queries as feedback};
-use crate::http::csv;
 use crate::live::outbox::publish;
 use crate::organizations::queries as orgs;
 
@@ -59,6 +59,11 @@ pub struct ReportProject {
 pub struct ReportOrganization {
     pub id: String,
     pub name: String,
+    /// 负责人, as the owner set it (else the first owner).
+    #[serde(default)]
+    pub person_in_charge: Option<String>,
+    #[serde(default)]
+    pub contact_phone: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -178,10 +183,15 @@ pub fn compute(
     }
     let now = db::now();
     let organization = match &p.organization_id {
-        Some(id) => orgs::find(conn, id)?.map(|o| ReportOrganization {
-            id: o.id,
-            name: o.name,
-        }),
+        Some(id) => match orgs::find(conn, id)? {
+            Some(o) => Some(ReportOrganization {
+                person_in_charge: orgs::person_in_charge(conn, &o.id)?,
+                id: o.id,
+                name: o.name,
+                contact_phone: o.contact_phone,
+            }),
+            None => None,
+        },
         None => None,
     };
     // The contract's events that count: published (not drafts, not cancelled).
@@ -202,7 +212,8 @@ pub fn compute(
 
     let facts = checkins::facts_of(conn, &ids)?;
     let scores = feedback::scores_of(conn, &ids)?;
-    let tenths = crate::volunteers::queries::verified_tenths_at(conn, &ids)?;
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let tenths = crate::volunteers::queries::verified_tenths_on_events(conn, &id_refs)?;
     let spent = queries::spent(conn, &p.id)?;
     let awarded_budget = match &p.awarded_bid_id {
         Some(bid) => queries::bid(conn, bid)?.map(|b| b.budget_fen),
@@ -375,103 +386,6 @@ pub struct ReportQuery {
 
 pub const FORMATS: &[&str] = &["json", "csv"];
 
-/// Chinese words of the table's codes.
-pub fn level1_zh(code: &str) -> &str {
-    match code {
-        "output" => "产出",
-        "effect" => "效益",
-        "satisfaction" => "满意度",
-        "budget" => "预算执行",
-        other => other,
-    }
-}
-
-pub fn source_zh(code: &str) -> &str {
-    match code {
-        "sessions_held" => "活动场次（系统）",
-        "attendances" => "服务人次（系统）",
-        "unique_residents" => "服务居民数（系统）",
-        "elderly_share" => "老年人占比（系统）",
-        "satisfaction" => "满意度（系统）",
-        "volunteer_hours" => "志愿服务时长（系统）",
-        "budget_execution" => "预算执行率（系统）",
-        "manual" => "手工填报",
-        other => other,
-    }
-}
-
-pub fn stage_zh(code: &str) -> &str {
-    match code {
-        "mid_term" => "中期",
-        "final" => "结项",
-        other => other,
-    }
-}
-
-/// A number as people write it: `12`, `29.7`.
-pub fn number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        one_decimal_text(x)
-    }
-}
-
-fn one_decimal_text(x: f64) -> String {
-    let r = (x * 100.0).round() / 100.0;
-    let s = format!("{r:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-fn opt(x: Option<f64>) -> String {
-    x.map(number).unwrap_or_default()
-}
-
-/// The report's CSV: one row per indicator, Chinese headers.
-pub fn csv_file(r: &Report) -> Result<Vec<u8>, ApiError> {
-    let header = [
-        "一级指标",
-        "二级指标",
-        "三级指标",
-        "数据来源",
-        "比较",
-        "目标值",
-        "单位",
-        "权重",
-        "实际值",
-        "完成率（%）",
-        "建议得分",
-        "评估得分",
-        "偏差说明",
-        "回复率（%）",
-    ];
-    let rows = r.indicators.iter().map(|i| {
-        let scores = i
-            .scores
-            .iter()
-            .map(|s| format!("{} {} {}", stage_zh(&s.stage), s.reviewer, number(s.score)))
-            .collect::<Vec<_>>()
-            .join("；");
-        vec![
-            level1_zh(&i.level1).to_owned(),
-            csv::cell(&i.level2),
-            csv::cell(&i.name),
-            source_zh(&i.source).to_owned(),
-            i.op.clone(),
-            number(i.target),
-            csv::cell(&i.unit),
-            i.weight.to_string(),
-            opt(i.actual),
-            opt(i.achievement_pct),
-            opt(i.suggested_score),
-            csv::cell(&scores),
-            csv::cell(i.deviation_note.as_deref().unwrap_or_default()),
-            opt(i.response_rate_pct),
-        ]
-    });
-    csv::file(&header, rows)
-}
-
 /// The report: buyer staff, evaluators, the contracted organization.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/report", tag = "projects",
     security(("bearer" = [])),
@@ -496,7 +410,7 @@ pub async fn get(
     };
     let report = db.run(move |c| for_reader(c, &id, &user)).await?;
     if format == "csv" {
-        let bytes = csv_file(&report)?;
+        let bytes = super::report_csv::file(&report)?;
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((

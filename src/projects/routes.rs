@@ -1,17 +1,15 @@
 //! Every project route, and the projects themselves: creating and changing a
-//! draft, reading, listing, and the state table's transitions.
+//! draft, reading and listing (the transitions are in `states`).
 
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
-use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::access::{self, ProjectAccess};
 use super::input::{NewProject, PatchProject, ProjectFields};
 use super::{
-    CANCELLED, CLOSED, CONTRACTED, DRAFT, FINAL, FINAL_REVIEW, IndicatorView, MID_TERM_REVIEW,
-    OPEN, Project, ProjectView, REVIEWING, bids, buyers, delivery, money, page, queries, report,
+    DRAFT, IndicatorView, Project, ProjectView, REVIEWING, bids, buyers, delivery, money, page,
+    queries, report, states,
 };
 use crate::auth::CurrentUser;
 use crate::centres::queries as centres;
@@ -21,7 +19,6 @@ use crate::http::extract::Guarded;
 use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
 use crate::live::outbox::publish;
-use crate::validate::text;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -44,13 +41,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get))
             .route(web::patch().to(patch)),
     )
-    .route("/projects/{id}/open", web::post().to(open))
-    .route("/projects/{id}/review", web::post().to(review))
-    .route("/projects/{id}/mid-term", web::post().to(mid_term))
-    .route("/projects/{id}/resume", web::post().to(resume))
-    .route("/projects/{id}/final", web::post().to(final_review))
-    .route("/projects/{id}/close", web::post().to(close))
-    .route("/projects/{id}/cancel", web::post().to(cancel))
+    .route("/projects/{id}/open", web::post().to(states::open))
+    .route("/projects/{id}/review", web::post().to(states::review))
+    .route("/projects/{id}/mid-term", web::post().to(states::mid_term))
+    .route("/projects/{id}/resume", web::post().to(states::resume))
+    .route("/projects/{id}/final", web::post().to(states::final_review))
+    .route("/projects/{id}/close", web::post().to(states::close))
+    .route("/projects/{id}/cancel", web::post().to(states::cancel))
     .route("/me/evaluations", web::get().to(my_evaluations))
     .route(
         "/projects/{id}/evaluators",
@@ -360,166 +357,4 @@ pub async fn patch(
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
-}
-
-/// A move along the state table, by buyer staff.
-#[derive(Clone, Debug)]
-enum Move {
-    Open,
-    Review,
-    MidTerm,
-    Resume,
-    Final,
-    Close,
-    Cancel(String),
-}
-
-impl Move {
-    /// The state this move leaves from, and the state it reaches.
-    fn edge(&self, from: &str) -> Option<&'static str> {
-        match (self, from) {
-            (Move::Open, DRAFT) => Some(OPEN),
-            (Move::Review, OPEN) => Some(REVIEWING),
-            (Move::MidTerm, CONTRACTED) => Some(MID_TERM_REVIEW),
-            (Move::Resume, MID_TERM_REVIEW) => Some(CONTRACTED),
-            (Move::Final, CONTRACTED) => Some(FINAL_REVIEW),
-            (Move::Close, FINAL_REVIEW) => Some(CLOSED),
-            (Move::Cancel(_), from) if from != CLOSED && from != CANCELLED => Some(CANCELLED),
-            _ => None,
-        }
-    }
-}
-
-async fn apply_move(
-    user: CurrentUser,
-    db: web::Data<Db>,
-    id: String,
-    step: Move,
-) -> Result<HttpResponse, ApiError> {
-    let view = db
-        .write(move |tx| {
-            let a = load_for_write(tx, &id, &user)?;
-            a.require(a.buyer_staff)?;
-            let to = step
-                .edge(&a.project.status)
-                .ok_or(ApiError::from(Code::InvalidTransition))?;
-            let now = db::now();
-            match &step {
-                Move::Open if a.project.bids_close_at <= now => {
-                    return Err(ApiError::field("bids_close_at", Invalid::InPast));
-                }
-                Move::Close => {
-                    if queries::count_evaluations(tx, &id, FINAL)? == 0 {
-                        return Err(Code::NoFinalEvaluation.into());
-                    }
-                    let frozen = report::compute(tx, &a.project, Some(now))?;
-                    let text = serde_json::to_string(&frozen)
-                        .map_err(|e| ApiError::internal(format!("report json: {e}")))?;
-                    queries::freeze(tx, &id, &text, now)?;
-                }
-                Move::Cancel(reason) => queries::cancel(tx, &id, reason)?,
-                _ => {}
-            }
-            if !matches!(step, Move::Close | Move::Cancel(_)) {
-                queries::set_status(tx, &id, to)?;
-            }
-            updated(tx, &id, to);
-            let project = queries::find(tx, &id)?.ok_or(ApiError::from(Code::NotFound))?;
-            view(tx, project, now)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
-}
-
-macro_rules! transition {
-    ($name:ident, $path:literal, $step:expr, $doc:literal, $extra:literal) => {
-        #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "projects",
-            security(("bearer" = [])),
-            params(("id" = String, Path)),
-            responses(
-                (status = 200, body = ProjectView),
-                (status = 403, description = "`forbidden` (not buyer staff)", body = Problem),
-                (status = 404, description = "`not_found`", body = Problem),
-                (status = 409, description = $extra, body = Problem),
-            ))]
-        pub async fn $name(
-            user: CurrentUser,
-            db: web::Data<Db>,
-            id: web::Path<String>,
-        ) -> Result<HttpResponse, ApiError> {
-            apply_move(user, db, id.into_inner(), $step).await
-        }
-    };
-}
-
-transition!(
-    open,
-    "/api/v1/projects/{id}/open",
-    Move::Open,
-    "`draft` → `open`: bids are accepted until `bids_close_at` (which must be ahead: `422` otherwise).",
-    "`invalid_transition`"
-);
-transition!(
-    review,
-    "/api/v1/projects/{id}/review",
-    Move::Review,
-    "`open` → `reviewing` before `bids_close_at` (it happens by itself when that time passes).",
-    "`invalid_transition`"
-);
-transition!(
-    mid_term,
-    "/api/v1/projects/{id}/mid-term",
-    Move::MidTerm,
-    "`contracted` → `mid_term_review`.",
-    "`invalid_transition`"
-);
-transition!(
-    resume,
-    "/api/v1/projects/{id}/resume",
-    Move::Resume,
-    "`mid_term_review` → `contracted`.",
-    "`invalid_transition`"
-);
-transition!(
-    final_review,
-    "/api/v1/projects/{id}/final",
-    Move::Final,
-    "`contracted` → `final_review`.",
-    "`invalid_transition`"
-);
-transition!(
-    close,
-    "/api/v1/projects/{id}/close",
-    Move::Close,
-    "`final_review` → `closed` (at least one final evaluation): the report is frozen and never changes again.",
-    "`invalid_transition`, `no_final_evaluation`"
-);
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelProject {
-    #[schema(example = "预算调整，项目取消")]
-    pub reason: String,
-}
-
-/// Any state but `closed` → `cancelled`, with a reason.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects",
-    security(("bearer" = [])),
-    params(("id" = String, Path)),
-    request_body = CancelProject,
-    responses(
-        (status = 200, body = ProjectView),
-        (status = 403, description = "`forbidden` (not buyer staff)", body = Problem),
-        (status = 404, description = "`not_found`", body = Problem),
-        (status = 409, description = "`invalid_transition`", body = Problem),
-        (status = 422, description = "`validation_failed`", body = Problem),
-    ))]
-pub async fn cancel(
-    Guarded(user, body): Guarded<CurrentUser, Json<CancelProject>>,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let reason = text(&body.reason, 1, 500).map_err(|e| ApiError::field("reason", e))?;
-    apply_move(user, db, id.into_inner(), Move::Cancel(reason)).await
 }

@@ -492,32 +492,3 @@ pub fn certificate(conn: &mut DbConn, no: &str) -> Result<Option<String>, ApiErr
         .first(conn)
         .optional()?)
 }
-
-/// Verified hours, in tenths, at the shifts of these events (for purchased-
-/// service reports; one query).
-pub fn verified_tenths_at(conn: &mut DbConn, event_ids: &[String]) -> Result<i64, ApiError> {
-    if event_ids.is_empty() {
-        return Ok(0);
-    }
-    let tenths: Vec<i32> = volunteer_hours::table
-        .inner_join(shifts::table)
-        .filter(shifts::event_id.eq_any(event_ids))
-        .filter(volunteer_hours::verified_at.is_not_null())
-        .select(volunteer_hours::tenths)
-        .load(conn)?;
-    Ok(tenths.iter().map(|t| i64::from(*t)).sum())
-}
-
-/// How many verified hours records each of these events has (a change in it
-/// moves a report's figures).
-pub fn verified_records_at(conn: &mut DbConn, event_ids: &[String]) -> Result<i64, ApiError> {
-    if event_ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(volunteer_hours::table
-        .inner_join(shifts::table)
-        .filter(shifts::event_id.eq_any(event_ids))
-        .filter(volunteer_hours::verified_at.is_not_null())
-        .count()
-        .get_result(conn)?)
-}

@@ -9,6 +9,7 @@
 mod helpers;
 
 mod accounts;
+mod catalogue;
 mod centres;
 mod checkin;
 mod clock;

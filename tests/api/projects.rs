@@ -404,7 +404,11 @@ both_databases! {
         let given = ok(app.post(&format!("/bids/{ours_id}/scores"), Some(&w.evaluator.access), score.clone()).await, 201).await;
         assert_eq!(given["total"], 84);
         assert_problem(app.post(&format!("/bids/{ours_id}/scores"), Some(&w.evaluator.access), score.clone()).await, 409, "already_scored").await;
-        ok(app.post(&format!("/bids/{ours_id}/scores"), Some(&w.staff.access), score).await, 201).await;
+        ok(app.post(&format!("/bids/{ours_id}/scores"), Some(&w.staff.access), score.clone()).await, 201).await;
+        // A reviewer who belongs to the bidding organization does not score its bid.
+        ok(app.post(&format!("/organizations/{}/members", w.rival), Some(&w.rival_owner.access), json!({"phone": w.staff.phone, "role": "staff"})).await, 201).await;
+        let theirs_now = theirs["id"].as_str().unwrap();
+        assert_problem(app.post(&format!("/bids/{theirs_now}/scores"), Some(&w.staff.access), score).await, 409, "conflict_of_interest").await;
 
         // The award needs a scored bid of this project.
         let theirs_id = theirs["id"].as_str().unwrap();

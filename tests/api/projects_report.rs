@@ -292,6 +292,16 @@ both_databases! {
         assert_eq!(message["data"]["id"], id.as_str());
         let report = ok(app.get(&format!("/projects/{id}/report"), Some(&w.staff.access)).await, 200).await;
         assert_eq!(indicator(&report, "attendances")["actual"], 1.0);
+        assert_eq!(report["anomalies"]["offline_conflicts"], 0);
+
+        // A second phone uploads its offline scan of the same ticket: reported
+        // beside the figures, not counted in them.
+        let batch = json!({"device_id": "phone-b", "scans": [{"scan_id": "s1", "registration_id": registration, "scanned_at": Utc::now().to_rfc3339()}]});
+        let results = ok(app.post(&format!("/events/{event}/checkins/batch"), Some(&w.owner.access), batch).await, 200).await;
+        assert_eq!(results["results"][0]["result"], "already_checked_in");
+        let report = ok(app.get(&format!("/projects/{id}/report"), Some(&w.staff.access)).await, 200).await;
+        assert_eq!(report["anomalies"]["offline_conflicts"], 1);
+        assert_eq!(indicator(&report, "attendances")["actual"], 1.0);
 
         // A state change is announced as project.updated.
         ok(app.post(&format!("/projects/{id}/mid-term"), Some(&w.staff.access), json!({})).await, 200).await;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The browser test of the hall screen: installs Chromium (Debian) and
+# The browser tests of the hall screen and the printable project report: installs Chromium (Debian) and
 # playwright-core (npm) if missing, starts the real server on a scratch
-# SQLite database with demo data, and runs tests/browser/display.test.js.
+# SQLite database with demo data, and runs tests/browser/display.test.js and
+# tests/browser/report.test.js.
 # Screenshots go to $ARTIFACTS (default target/browser-artifacts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,3 +32,4 @@ seed=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$SCREEN_PORT/readyz" >/dev/null && break; sleep 0.2; done
 kill "$seed"; wait "$seed" 2>/dev/null || true
 NODE_PATH="$NODE_DIR/node_modules" node tests/browser/display.test.js
+NODE_PATH="$NODE_DIR/node_modules" node tests/browser/report.test.js

@@ -1,5 +1,6 @@
 ALTER TABLE checkins DROP COLUMN age_band;
 ALTER TABLE checkins DROP COLUMN attendee_key;
+ALTER TABLE organizations DROP COLUMN person_in_charge;
 DROP INDEX events_contract;
 ALTER TABLE events DROP COLUMN contract_id;
 DROP TABLE feedback;

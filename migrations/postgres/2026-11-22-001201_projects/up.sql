@@ -192,5 +192,9 @@ CREATE INDEX feedback_event ON feedback(event_id, created_at, id);
 ALTER TABLE events ADD COLUMN contract_id TEXT REFERENCES projects(id);
 CREATE INDEX events_contract ON events(contract_id, starts_at);
 
+-- The person in charge (负责人) shown on certificates and reports, when the
+-- owner sets one (else the first owner's name).
+ALTER TABLE organizations ADD COLUMN person_in_charge TEXT;
+
 ALTER TABLE checkins ADD COLUMN attendee_key TEXT;
 ALTER TABLE checkins ADD COLUMN age_band TEXT;

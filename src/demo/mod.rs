@@ -1,7 +1,10 @@
 //! `mulin serve --demo`: fills an empty database with a platform admin, three
 //! centres, four organizations (one per category) with their staff, a dozen
-//! residents and a week of published activities with some sign-ups, and returns
-//! the logins to print.
+//! residents and a week of published activities with some sign-ups, a street
+//! office with a contracted purchased-service project and a month of its
+//! delivery (see `projects`), and returns the logins to print.
+
+mod projects;
 
 use chrono::{Duration, TimeZone};
 use diesel::prelude::*;
@@ -307,6 +310,7 @@ pub fn seed(c: &mut Tx<'_>) -> Result<Option<Vec<Login>>, ApiError> {
             created_by: owner.id.clone(),
             created_at: now,
             updated_at: now,
+            person_in_charge: None,
         };
         orgs::create(c, &org)?;
         orgs::add_member(c, &org.id, &staff.id, Role::Staff)?;
@@ -321,6 +325,21 @@ pub fn seed(c: &mut Tx<'_>) -> Result<Option<Vec<Login>>, ApiError> {
 
         // A week of activities, the first one today, with a few residents signed up.
         let centre = &all_centres[i % all_centres.len()];
+        if i == 1 {
+            let clerk = person("+8613800000001", "街道科员", 1985, &hash, false);
+            let evaluator = person("+8613800000002", "第三方评估师", 1982, &hash, false);
+            users::insert(c, &clerk)?;
+            users::insert(c, &evaluator)?;
+            projects::seed(c, &clerk, &evaluator, &org, centre, &residents)?;
+            logins.push(Login {
+                phone: clerk.phone,
+                who: format!("buyer staff of {}办事处", centre.street),
+            });
+            logins.push(Login {
+                phone: evaluator.phone,
+                who: "evaluator of its project".into(),
+            });
+        }
         if i == 0 {
             volunteer_weeks(
                 c,
