@@ -10,6 +10,8 @@
 //! made. `MULIN_BENCH_SCALE=0.1` seeds a tenth for a quick look.
 #![expect(clippy::unwrap_used, reason = "a benchmark fails loudly")]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Span;
@@ -370,39 +372,5 @@ async fn run(label: &str, database_url: String) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        println!(
-            "Mulin report benchmark: {} cores, commit {}",
-            std::thread::available_parallelism().map_or(0, |n| n.get()),
-            option_env!("MULIN_COMMIT").unwrap_or("(set MULIN_COMMIT)")
-        );
-        let dir = tempfile::tempdir().unwrap();
-        run(
-            "SQLite (synchronous=FULL, WAL)",
-            dir.path().join("bench.db").display().to_string(),
-        )
-        .await;
-        let pg = std::env::var("MULIN_BENCH_DATABASE_URL")
-            .or_else(|_| std::env::var("MULIN_TEST_DATABASE_URL"))
-            .ok();
-        if let Some(admin_url) = pg.filter(|u| !u.is_empty()) {
-            let name = format!("mulin_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
-            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut admin)
-                .unwrap();
-            let base = admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(b, _)| b);
-            run("PostgreSQL", format!("{base}/{name}")).await;
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(&mut admin);
-        } else {
-            println!("\n(PostgreSQL skipped: set MULIN_BENCH_DATABASE_URL)");
-        }
-    });
+    common::on_each_database("report", |label, url| async move { run(label, url).await });
 }
