@@ -37,7 +37,7 @@ async fn sign_up_all(db: &Db, event: &str, users: Vec<String>, chunk: usize) {
         let (event, part) = (event.to_owned(), part.to_vec());
         db.write(move |tx| {
             for user in &part {
-                mulin::registrations::seats::sign_up(tx, &event, user, 1, None)?;
+                mulin::registrations::seats::sign_up(tx, &event, user, 1, None, false)?;
             }
             Ok(())
         })

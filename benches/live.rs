@@ -186,6 +186,7 @@ async fn seed(db: &Db, residents: usize) -> (String, Vec<String>) {
                     is_admin: false,
                     created_at: now,
                     updated_at: now,
+                    erased_at: None,
                 };
                 users::insert(c, &user)?;
                 let (session, _) = sessions::start(c, &user.id, chrono::Duration::days(1))?;

@@ -181,9 +181,11 @@ async fn run(label: &str, database_url: String) {
         Arc::new(move |i| {
             let (db, event, user) = (db.clone(), raw_hot.clone(), raw_users[i].clone());
             Box::pin(async move {
-                db.write(move |tx| mulin::registrations::seats::sign_up(tx, &event, &user, 1, None))
-                    .await
-                    .is_ok()
+                db.write(move |tx| {
+                    mulin::registrations::seats::sign_up(tx, &event, &user, 1, None, false)
+                })
+                .await
+                .is_ok()
             })
         })
     })
@@ -307,7 +309,7 @@ async fn event_with_registrations(
             let mut out = Vec::with_capacity(users.len());
             for user in &users {
                 out.push(
-                    mulin::registrations::seats::sign_up(c, &id, user, 1, None)?
+                    mulin::registrations::seats::sign_up(c, &id, user, 1, None, false)?
                         .0
                         .id,
                 );

@@ -90,6 +90,7 @@ async fn seed(
                 is_admin: admin,
                 created_at: now,
                 updated_at: now,
+                erased_at: None,
             };
             let admin = person(99_999_999, true);
             users::insert(c, &admin)?;
@@ -215,6 +216,10 @@ async fn seed(
                     cancelled_at: None,
                     cancelled_by: None,
                     over_capacity: false,
+                    consent_version: event.is_sensitive().then(|| "bench".to_owned()),
+                    consented_at: event
+                        .is_sensitive()
+                        .then_some(event.starts_at - Span::days(1)),
                 };
                 registrations::insert(c, &r)?;
                 events::claim_seats(c, &event_id, 1)?;

@@ -26,6 +26,7 @@ use crate::jobs::runner::Handlers;
 use crate::live::outbox::SqlOutbox;
 use crate::live::topics::Policies;
 use crate::live::{self, hub::Command, hub::GOING_AWAY, hub::HubHandle};
+use crate::privacy::Registry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -128,6 +129,12 @@ fn job_handlers(settings: &Settings) -> Result<Handlers, StartError> {
         )
         .with(FEEDBACK_JOB, deliver::FeedbackRequests)
         .with(
+            crate::registrations::retention::SWEEP_JOB,
+            crate::registrations::retention::Sweep {
+                days: settings.retention_days.into(),
+            },
+        )
+        .with(
             DELIVERY_JOB,
             send::Deliver(send::Sender::for_endpoints(settings).map_err(client)?),
         );
@@ -142,6 +149,26 @@ fn job_handlers(settings: &Settings) -> Result<Handlers, StartError> {
         );
     }
     Ok(handlers)
+}
+
+/// Every feature's share of a person's data, for `GET /me/export` and
+/// `DELETE /me`: erased in this order (upcoming registrations are cancelled
+/// before the sessions end, the account row goes last).
+pub fn personal_data() -> Registry {
+    Registry::default()
+        .with(crate::organizations::personal::MembershipData)
+        .with(crate::registrations::personal::RegistrationData)
+        .with(crate::registrations::personal::ConsentData)
+        .with(crate::checkin::personal::CheckinData)
+        .with(crate::feedback::personal::FeedbackData)
+        .with(crate::volunteers::personal::VolunteerData)
+        .with(crate::notifications::personal::NotificationData)
+        .with(crate::centres::personal::CentreManagerData)
+        .with(crate::projects::personal::BuyerRoleData)
+        .with(crate::organizations::personal::RosterReadData)
+        .with(crate::live::personal::LiveMessageData)
+        .with(crate::accounts::personal::SessionData)
+        .with(crate::accounts::personal::AccountData)
 }
 
 /// Who owns each kind of live topic (the socket imports no feature).
@@ -181,6 +208,14 @@ impl Application {
         let job_lane = db
             .lane(4)
             .map_err(|e| StartError::Database(e.to_string()))?;
+        // The retention sweep is one recurring job for the whole deployment;
+        // an instance starting beside another may lose the race to add it.
+        if let Err(e) = db
+            .write(crate::registrations::retention::ensure_scheduled)
+            .await
+        {
+            tracing::warn!(error = %e, "could not schedule the retention sweep (another instance may have)");
+        }
         crate::jobs::runner::start(job_lane, job_handlers(&settings)?);
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
@@ -195,6 +230,7 @@ impl Application {
             live::listener::start(url, &outbox.hub, stop_listener.clone(), instance);
         }
         let policies = web::Data::new(policies());
+        let personal = web::Data::new(personal_data());
         let seats: web::Data<dyn Seats> =
             web::Data::from(Arc::new(crate::registrations::seats::Keeper) as Arc<dyn Seats>);
         let contracts: web::Data<dyn Contracts> =
@@ -226,6 +262,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(hub_data.clone())
                 .app_data(policies.clone())
+                .app_data(personal.clone())
                 .app_data(seats.clone())
                 .app_data(contracts.clone())
                 .app_data(gauges.clone())
@@ -327,6 +364,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .configure(crate::accounts::auth_routes::configure)
                 .configure(crate::accounts::routes::configure)
+                .configure(crate::accounts::personal::configure)
+                .configure(crate::registrations::consent::configure)
+                .configure(crate::organizations::access_log::configure)
+                .configure(crate::checkin::audit::configure)
                 .configure(crate::organizations::routes::configure)
                 .configure(crate::centres::routes::configure)
                 .configure(crate::events::routes::configure)

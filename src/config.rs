@@ -63,6 +63,10 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// `MULIN_WEBHOOK_TIMEOUT_SECS`: how long a webhook receiver may take (15).
     pub webhook_timeout_secs: u64,
+    /// `MULIN_RETENTION_DAYS`: days after an activity ends before its
+    /// walk-ins' names and phones, and the rosters of sensitive activities,
+    /// are erased (180; at least 1).
+    pub retention_days: u32,
 }
 
 impl Default for Settings {
@@ -88,6 +92,7 @@ impl Default for Settings {
             push_webhook_secret: None,
             webhook_allow_private: false,
             webhook_timeout_secs: 15,
+            retention_days: 180,
         }
     }
 }
@@ -140,6 +145,8 @@ impl fmt::Debug for Secret {
 pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(#[from] Box<figment::Error>),
+    #[error("MULIN_RETENTION_DAYS must be at least 1")]
+    NoRetention,
     #[error("MULIN_JWT_SECRET must be at least 32 bytes (it has {0})")]
     ShortSecret(usize),
 }
@@ -164,6 +171,9 @@ impl Settings {
             if secret.expose().len() < 32 {
                 return Err(ConfigError::ShortSecret(secret.expose().len()));
             }
+        }
+        if self.retention_days == 0 {
+            return Err(ConfigError::NoRetention);
         }
         Ok(self)
     }

@@ -23,6 +23,7 @@ pub mod live;
 pub mod notifications;
 pub mod openapi;
 pub mod organizations;
+pub mod privacy;
 pub mod projects;
 pub mod registrations;
 pub mod validate;

@@ -139,6 +139,7 @@ pub async fn seed_users(db: &Db, keys: &TokenKeys, n: usize) -> Vec<(String, Str
                     is_admin: false,
                     created_at: now,
                     updated_at: now,
+                    erased_at: None,
                 };
                 users::insert(c, &user)?;
                 let (session, _) = sessions::start(c, &user.id, Span::days(1))?;

@@ -154,6 +154,7 @@ pub async fn register(
         is_admin: false,
         created_at: now,
         updated_at: now,
+        erased_at: None,
     };
     let ttl = refresh_ttl(&settings);
     let user_id = user.id.clone();
@@ -191,7 +192,7 @@ pub async fn login(
         &db,
         vec![
             address_bucket(&req, &settings),
-            (format!("login-phone:{phone}"), PER_PHONE),
+            (format!("login-phone:{}", phone.digest()), PER_PHONE),
         ],
     )
     .await?;

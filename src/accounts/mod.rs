@@ -4,6 +4,7 @@
 //! passwords, tokens and sessions.
 
 pub mod auth_routes;
+pub mod personal;
 pub mod phone;
 pub mod profile;
 pub mod queries;
@@ -33,6 +34,8 @@ pub struct User {
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set when the person deleted their account (`DELETE /me`).
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Default, AsChangeset)]

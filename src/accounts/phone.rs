@@ -41,6 +41,17 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A stable stand-in for the number where the number itself need not be
+    /// kept (rate-limit buckets): the first 16 hex digits of its SHA-256.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(format!("mulin-phone:{}", self.0).as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 /// `+8613812345678` → `*******5678`.

@@ -17,7 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/me")
             .route(web::get().to(get_me))
-            .route(web::patch().to(patch_me)),
+            .route(web::patch().to(patch_me))
+            .route(web::delete().to(super::personal::erase)),
     );
 }
 

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use crate::db::schema::{refresh_tokens, sessions, users};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Tx};
 use crate::error::ApiError;
 
 /// A new session for `user_id`; returns (session id, refresh token).
@@ -72,7 +72,8 @@ pub enum Rotation {
 
 /// Rotates `token` inside the caller's write transaction. The conditional update
 /// makes two concurrent rotations of one token end with exactly one winner.
-pub fn rotate(conn: &mut DbConn, token: &str, ttl: chrono::Duration) -> Result<Rotation, ApiError> {
+pub fn rotate(tx: &mut Tx<'_>, token: &str, ttl: chrono::Duration) -> Result<Rotation, ApiError> {
+    let conn = tx.conn();
     let now = db::now();
     let hash = hash_refresh_token(token);
     let found: Option<TokenRow> = refresh_tokens::table
@@ -102,10 +103,10 @@ pub fn rotate(conn: &mut DbConn, token: &str, ttl: chrono::Duration) -> Result<R
         0
     };
     if claimed == 0 {
-        revoke(conn, &session_id)?;
+        revoke(tx, &session_id)?;
         return Ok(Rotation::Reused);
     }
-    let refresh_token = add_refresh_token(conn, &session_id, now, ttl)?;
+    let refresh_token = add_refresh_token(tx, &session_id, now, ttl)?;
     Ok(Rotation::Rotated {
         user_id,
         session_id,
@@ -113,12 +114,62 @@ pub fn rotate(conn: &mut DbConn, token: &str, ttl: chrono::Duration) -> Result<R
     })
 }
 
-pub fn revoke(conn: &mut DbConn, session_id: &str) -> Result<(), ApiError> {
-    diesel::update(sessions::table.find(session_id))
+/// The control topic of a session: any message on it closes the session's
+/// sockets on every instance with `4001` (the live hub watches it).
+pub fn control_topic(session_id: &str) -> String {
+    format!("session:{session_id}")
+}
+
+/// Ends a session: its refresh tokens stop working, its access tokens fail
+/// the per-request check, and its open sockets close (on every instance).
+pub fn revoke(tx: &mut Tx<'_>, session_id: &str) -> Result<(), ApiError> {
+    let ended = diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())
         .set(sessions::revoked_at.eq(db::now()))
-        .execute(conn)?;
+        .execute(tx.conn())?;
+    if ended > 0 {
+        tx.record(
+            control_topic(session_id),
+            "session.ended",
+            &serde_json::json!({}),
+        );
+    }
     Ok(())
+}
+
+/// Ends every live session of `user_id` (account erasure).
+pub fn revoke_all(tx: &mut Tx<'_>, user_id: &str) -> Result<(), ApiError> {
+    let live: Vec<String> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .select(sessions::id)
+        .load(tx.conn())?;
+    for session_id in live {
+        revoke(tx, &session_id)?;
+    }
+    diesel::delete(
+        refresh_tokens::table.filter(
+            refresh_tokens::session_id.eq_any(
+                sessions::table
+                    .filter(sessions::user_id.eq(user_id))
+                    .select(sessions::id),
+            ),
+        ),
+    )
+    .execute(tx.conn())?;
+    Ok(())
+}
+
+/// The sessions of `user_id`, for their data export: (id, started, ended).
+pub fn of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> Result<Vec<(String, NaiveDateTime, Option<NaiveDateTime>)>, ApiError> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .order(sessions::created_at)
+        .select((sessions::id, sessions::created_at, sessions::revoked_at))
+        .load(conn)?)
 }
 
 /// The session a refresh token belongs to, if it is `user_id`'s.

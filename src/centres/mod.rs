@@ -2,6 +2,7 @@
 //! IANA time zone that decides what "today" means on its screens.
 
 pub mod live;
+pub mod personal;
 pub mod queries;
 pub mod routes;
 

@@ -34,6 +34,9 @@ pub struct WalkInBody {
     /// Managers only: admit past capacity (recorded on the registration).
     pub r#override: Option<bool>,
     pub device_id: Option<String>,
+    /// Separate consent to sensitive personal information (`GET /consent`):
+    /// required for counselling, health talks, legal aid and meal help.
+    pub consent_sensitive: Option<bool>,
 }
 
 /// Someone without the app at the door: a registration that is checked in at
@@ -47,7 +50,7 @@ pub struct WalkInBody {
         (status = 403, description = "`forbidden` (override by staff)", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`event_full`, `event_cancelled`, `outside_checkin_window`", body = Problem),
-        (status = 422, description = "`validation_failed`", body = Problem),
+        (status = 422, description = "`consent_required`, `validation_failed`", body = Problem),
     ))]
 pub async fn walk_in(
     Guarded(user, body): Guarded<CurrentUser, Json<WalkInBody>>,
@@ -63,6 +66,7 @@ pub async fn walk_in(
     );
     let device_id = device(body.device_id.as_deref())?;
     let force = body.r#override.unwrap_or(false);
+    let consent_sensitive = body.consent_sensitive.unwrap_or(false);
     let (checkin, registration) = db
         .write(move |c| {
             let access = event_access::load(c, &event_id, Some(&user), Need::Staff, true)?;
@@ -83,6 +87,7 @@ pub async fn walk_in(
                 birth_year: born,
                 party_size,
                 override_capacity: force,
+                consent_sensitive,
             };
             let registration = seats::walk_in(c, &event, &walk_in)?;
             match queries::apply(

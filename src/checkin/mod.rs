@@ -2,7 +2,9 @@
 //! offline batches from staff phones, undo with an audit trail, attendance
 //! figures and the sync feed for offline rosters.
 
+pub mod audit;
 pub mod door;
+pub mod personal;
 pub mod qr;
 pub mod queries;
 pub mod routes;

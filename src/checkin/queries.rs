@@ -326,7 +326,7 @@ pub struct Attendance {
 pub fn attendance(conn: &mut DbConn, event: &Event) -> Result<Attendance, ApiError> {
     let walk_ins: Option<i64> = registrations::table
         .filter(registrations::event_id.eq(&event.id))
-        .filter(registrations::user_id.is_null())
+        .filter(registrations::walk_in.eq(true))
         .filter(registrations::status.ne(regs::CANCELLED))
         .select(diesel::dsl::sum(registrations::party_size))
         .first(conn)?;

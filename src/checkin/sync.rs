@@ -17,6 +17,7 @@ use crate::db::schema::{checkin_scans, checkins, registrations, users};
 use crate::db::{Db, DbConn};
 use crate::error::{ApiError, Problem};
 use crate::events::access::{self as event_access, Need};
+use crate::organizations::access_log::{self, Access};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/events/{id}/checkin/sync", web::get().to(sync))
@@ -140,12 +141,14 @@ pub async fn sync(
         Some(c) => Some(decode(&c).ok_or_else(|| ApiError::InvalidQuery("since".into()))?),
     };
     let previous = since.clone();
-    let mut rows = db
+    let (reader, logged_event) = (user.id.clone(), event_id.to_string());
+    let (mut rows, org_id) = db
         .run(move |c| {
-            event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
-            changes(c, &event_id, since)
+            let access = event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
+            Ok((changes(c, &event_id, since)?, access.event.organization_id))
         })
         .await?;
+    access_log::note(&db, org_id, reader, Access::SyncFeed, Some(logged_event)).await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let next_cursor = match rows.last() {

@@ -285,3 +285,23 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+/// The names of the tables in the database (for the check that every table
+/// is classified as personal data or not: see `privacy`).
+pub fn table_names(conn: &mut DbConn) -> Result<Vec<String>, ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let sql = match conn {
+        DbConn::Pg(_) => {
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+        }
+        DbConn::Sqlite(_) => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+    };
+    let names: Vec<Name> = diesel::sql_query(sql).load(conn)?;
+    Ok(names.into_iter().map(|n| n.name).collect())
+}

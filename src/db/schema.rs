@@ -21,6 +21,7 @@ diesel::table! {
         is_admin -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -132,6 +133,7 @@ diesel::table! {
         updated_at -> Timestamp,
         checkin_opens_minutes -> Integer,
         contract_id -> Nullable<Text>,
+        personal_erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -153,6 +155,10 @@ diesel::table! {
         walk_in_phone -> Nullable<Text>,
         walk_in_birth_year -> Nullable<Integer>,
         over_capacity -> Bool,
+        consent_version -> Nullable<Text>,
+        consented_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
+        walk_in -> Bool,
     }
 }
 
@@ -605,6 +611,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    access_log (id) {
+        id -> Text,
+        organization_id -> Text,
+        actor -> Text,
+        what -> Text,
+        event_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(centre_managers -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -639,6 +656,7 @@ diesel::joinable!(recommendations -> buyers (buyer_id));
 diesel::joinable!(feedback -> registrations (registration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    access_log,
     app_secrets,
     users,
     sessions,

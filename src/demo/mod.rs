@@ -108,6 +108,7 @@ fn person(phone: &str, name: &str, birth_year: i32, hash: &str, is_admin: bool) 
         is_admin,
         created_at: now,
         updated_at: now,
+        erased_at: None,
     }
 }
 
@@ -360,7 +361,7 @@ pub fn seed(c: &mut Tx<'_>) -> Result<Option<Vec<Login>>, ApiError> {
                     .skip(i + usize::try_from(day).unwrap_or(0))
                     .take(5)
                 {
-                    seats::sign_up(c, &event.id, &resident.id, 1, None)?;
+                    seats::sign_up(c, &event.id, &resident.id, 1, None, true)?;
                 }
             }
         }

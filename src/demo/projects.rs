@@ -239,6 +239,7 @@ pub fn seed(
             .enumerate()
         {
             let party = if n == 0 { 2 } else { 1 };
+            let consent = crate::registrations::consent::check(&event, true)?;
             let registration = Registration {
                 id: uuid::Uuid::new_v4().to_string(),
                 event_id: event.id.clone(),
@@ -253,6 +254,8 @@ pub fn seed(
                 cancelled_at: None,
                 cancelled_by: None,
                 over_capacity: false,
+                consent_version: consent.map(str::to_owned),
+                consented_at: consent.map(|_| event.starts_at - Duration::days(2)),
             };
             registrations::insert(c, &registration)?;
             events::claim_seats(c, &event.id, party)?;

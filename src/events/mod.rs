@@ -70,6 +70,11 @@ pub const CATEGORIES: &[&str] = &[
     "other",
 ];
 
+/// Categories whose rosters reveal health, family or legal circumstances
+/// (sensitive personal information, PIPL Art. 28): signing up needs separate
+/// consent, and the roster is erased after the retention period.
+pub const SENSITIVE_CATEGORIES: &[&str] = &["counselling", "health_talk", "legal_aid", "meal_help"];
+
 pub const DRAFT: &str = "draft";
 pub const PUBLISHED: &str = "published";
 pub const CANCELLED: &str = "cancelled";
@@ -113,6 +118,11 @@ pub struct Event {
 }
 
 impl Event {
+    /// Whether taking part reveals sensitive personal information.
+    pub fn is_sensitive(&self) -> bool {
+        SENSITIVE_CATEGORIES.contains(&self.category.as_str())
+    }
+
     /// A new draft of `f` for an organization.
     pub fn draft(
         org_id: &str,

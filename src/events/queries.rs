@@ -276,3 +276,27 @@ pub fn list(conn: &mut DbConn, f: &Filters, page: &Page) -> Result<Vec<(Event, S
     }
     Ok(query.load(conn)?)
 }
+
+/// Events that ended before `cutoff` whose personal data the retention sweep
+/// has not erased yet, oldest first.
+pub fn due_for_retention(
+    conn: &mut DbConn,
+    cutoff: chrono::NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Event>, ApiError> {
+    Ok(events::table
+        .filter(events::ends_at.lt(cutoff))
+        .filter(events::personal_erased_at.is_null())
+        .order((events::ends_at, events::id))
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// Marks the event's personal data as erased by the retention sweep.
+pub fn mark_personal_erased(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
+    diesel::update(events::table.find(id))
+        .set(events::personal_erased_at.eq(Some(db::now())))
+        .execute(conn)?;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! organization, its buyer and the evaluators see counts, a mean, the
 //! distribution and the comments.
 
+pub mod personal;
 pub mod queries;
 pub mod routes;
 

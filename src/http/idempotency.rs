@@ -119,6 +119,11 @@ fn store(
 }
 
 /// Deletes answers older than [`KEEP`]; run periodically.
+/// Forgets every response kept for `user_id` (account erasure).
+pub fn forget_user(conn: &mut DbConn, user_id: &str) -> Result<usize, ApiError> {
+    Ok(diesel::delete(ik::table.filter(ik::scope.eq(format!("user:{user_id}")))).execute(conn)?)
+}
+
 pub fn prune(conn: &mut DbConn) -> Result<usize, ApiError> {
     Ok(diesel::delete(ik::table.filter(ik::created_at.lt(db::now() - KEEP))).execute(conn)?)
 }

@@ -136,8 +136,9 @@ pub fn by_key(conn: &mut DbConn, key: &str) -> Result<Option<Job>, ApiError> {
         .optional()?)
 }
 
-/// Puts a claimed job back to wait until `at` (quiet hours, a moved event),
-/// inside the handler's transaction; not a failure.
+/// Puts a claimed job back to wait until `at` (quiet hours, a moved event, a
+/// recurring sweep's next round), inside the handler's transaction; not a
+/// failure, so its count of attempts starts again.
 pub fn postpone(conn: &mut DbConn, job: &Job, at: NaiveDateTime) -> Result<(), ApiError> {
     diesel::update(
         jobs::table
@@ -147,6 +148,7 @@ pub fn postpone(conn: &mut DbConn, job: &Job, at: NaiveDateTime) -> Result<(), A
     .set((
         jobs::run_at.eq(at),
         jobs::locked_until.eq(None::<NaiveDateTime>),
+        jobs::attempts.eq(0),
     ))
     .execute(conn)?;
     Ok(())

@@ -26,6 +26,8 @@ pub const QUEUE: usize = 4 * BATCH as usize;
 pub const SLOW_CONSUMER: u16 = 4008;
 /// A display whose token was revoked.
 pub const REVOKED: u16 = 4003;
+/// A session that ended (logout, revocation, account erased).
+pub const SESSION_ENDED: u16 = 4001;
 pub const GOING_AWAY: u16 = 1001;
 /// Messages read from the database per query.
 const BATCH: i64 = 500;
@@ -85,8 +87,9 @@ pub enum Command {
         peer_id: u64,
         key: String,
     },
-    /// Watches a control topic (`display:{id}`) for this peer: any message on
-    /// it closes the peer (with 4003) instead of being sent.
+    /// Watches a control topic for this peer: any message on it closes the
+    /// peer instead of being sent (`display:{id}` with 4003, `session:{id}`
+    /// with 4001).
     Watch {
         peer: Peer,
         key: String,
@@ -352,10 +355,17 @@ impl Hub {
     }
 
     async fn dispatch(&mut self, key: &str) -> Result<(), ApiError> {
-        if key.starts_with("display:") {
+        let control = if key.starts_with("display:") {
+            Some(REVOKED)
+        } else if key.starts_with("session:") {
+            Some(SESSION_ENDED)
+        } else {
+            None
+        };
+        if let Some(code) = control {
             if let Some(subs) = self.topics.get(key) {
                 for sub in subs {
-                    sub.peer.kill.kill(REVOKED);
+                    sub.peer.kill.kill(code);
                 }
             }
             return Ok(());

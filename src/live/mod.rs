@@ -15,6 +15,7 @@ pub mod gauges;
 pub mod hub;
 pub mod listener;
 pub mod outbox;
+pub mod personal;
 pub mod sequencer;
 pub mod socket;
 pub mod topics;

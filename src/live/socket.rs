@@ -82,7 +82,8 @@ fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
 /// `subscribed {topic, seq, snapshot}`, `event {topic, seq, type, data}`,
 /// `resync {topic}`, `error {code, topic?}`, `pong`. Topics: `event:{id}`,
 /// `org:{id}` (its staff), `me`, `centre:{id}`. Close codes: 1001 server going
-/// away, 1009 frame over 64 KiB, 4008 slow consumer.
+/// away, 1009 frame over 64 KiB, 4001 session ended (logout, revoked, account
+/// deleted), 4003 display revoked, 4008 slow consumer.
 #[utoipa::path(get, path = "/api/v1/live", tag = "live",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -217,7 +218,11 @@ async fn run(
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let gate = policies.display_gate();
     if let (Some(display_id), Some(gate)) = (&caller.display_id, &gate) {
-        watch_display(&hub, &db, gate, &peer, display_id).await;
+        mark_seen(&db, gate, display_id).await;
+        watch(&hub, &db, &peer, display_control(display_id)).await;
+    }
+    if let Some(user) = &caller.viewer.user {
+        watch(&hub, &db, &peer, sessions::control_topic(&user.session_id)).await;
     }
     let mut subscriptions = std::collections::HashSet::new();
     let mut heartbeat =
@@ -277,16 +282,9 @@ async fn run(
     let _ = tokio::time::timeout(CLOSE_WAIT, session.close(close)).await;
 }
 
-/// A display's connection: marked seen, and closed when the display is revoked.
-async fn watch_display(
-    hub: &HubHandle,
-    db: &Db,
-    gate: &Arc<dyn super::topics::DisplayGate>,
-    peer: &Peer,
-    display_id: &str,
-) {
-    mark_seen(db, gate, display_id).await;
-    let key = display_control(display_id);
+/// Closes the connection on any message on a control topic: a display's (it
+/// was revoked) or a session's (it ended).
+async fn watch(hub: &HubHandle, db: &Db, peer: &Peer, key: String) {
     let k = key.clone();
     let current = db.run(move |c| outbox::last_seq(c, &k)).await.unwrap_or(0);
     let _ = hub

@@ -108,6 +108,9 @@ fn decide_and_send(tx: &mut Tx<'_>, notice: &Notice, push: bool) -> Result<Decis
         return Ok(Decision::Later(allowed));
     }
     let user = crate::accounts::queries::find(tx, &notice.user_id)?;
+    if user.erased_at.is_some() {
+        return Ok(Decision::Dropped);
+    }
     let (title, body) = render(notice, &subject, &user.locale);
     let id = uuid::Uuid::new_v4().to_string();
     let data = json!({

@@ -10,6 +10,7 @@
 
 pub mod deliver;
 pub mod follow;
+pub mod personal;
 pub mod routes;
 pub mod texts;
 

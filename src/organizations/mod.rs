@@ -3,7 +3,9 @@
 //! may do what in an organization.
 
 pub mod access;
+pub mod access_log;
 pub mod live;
+pub mod personal;
 pub mod profile;
 pub mod queries;
 pub mod routes;

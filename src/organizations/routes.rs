@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{self, Need};
+use super::access_log::{self, Access};
 use super::{
     MemberView, Organization, OrganizationView, PENDING, Role, SUSPENDED, VERIFIED, parse_category,
     queries,
@@ -316,8 +317,14 @@ pub struct AddMember {
     pub role: String,
 }
 
+/// Lookups of people by phone one caller may make in an hour (adding members
+/// would otherwise tell anyone who can create an organization which numbers
+/// have an account).
+const PHONE_LOOKUPS_PER_HOUR: i64 = 30;
+
 /// Adds a member by phone. Owners and managers add managers and staff; only
-/// owners (and admins) add owners.
+/// owners (and admins) add owners. Each lookup is recorded in the
+/// organization's access log; more than 30 an hour by one caller is `429`.
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/members", tag = "organizations",
     security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -328,6 +335,7 @@ pub struct AddMember {
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`already_member`", body = Problem),
         (status = 422, description = "`validation_failed` (bad role, or no account with that phone)", body = Problem),
+        (status = 429, description = "`rate_limited`: more than 30 lookups by phone in an hour", body = Problem),
     ))]
 pub async fn add_member(
     Guarded(user, body): Guarded<CurrentUser, Json<AddMember>>,
@@ -339,6 +347,22 @@ pub async fn add_member(
         phone = "phone" => Phone::parse(&body.phone),
         role = "role" => Role::parse(&body.role),
     );
+    // Each lookup by phone is logged and limited before it is made, in a write
+    // of its own, so a refused lookup ("no such account") is logged too.
+    let (org_id, caller) = (id.to_string(), user.clone());
+    db.write(move |c| {
+        access::require(c, &org_id, &caller, Need::Manager)?;
+        let hour_ago = db::now() - chrono::Duration::hours(1);
+        if !caller.is_admin
+            && access_log::lookups_since(c, &caller.id, hour_ago)? >= PHONE_LOOKUPS_PER_HOUR
+        {
+            return Err(ApiError::RateLimited {
+                retry_after_secs: 3600,
+            });
+        }
+        access_log::record(c, &org_id, &caller.id, Access::PhoneLookup, None)
+    })
+    .await?;
     let member = db
         .write(move |c| {
             let standing = access::require(c, &id, &user, Need::Manager)?;

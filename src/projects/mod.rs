@@ -23,6 +23,7 @@ pub mod input;
 pub mod live;
 pub mod money;
 pub mod page;
+pub mod personal;
 pub mod profile;
 pub mod queries;
 pub mod report;

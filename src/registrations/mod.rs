@@ -6,7 +6,10 @@
 //! goes through [`seats`].
 
 pub mod access;
+pub mod consent;
+pub mod personal;
 pub mod queries;
+pub mod retention;
 pub mod roster;
 pub mod routes;
 pub mod seats;
@@ -41,6 +44,9 @@ pub struct Registration {
     pub cancelled_by: Option<String>,
     /// A walk-in a manager admitted past capacity: it holds no seat.
     pub over_capacity: bool,
+    /// The version of the consent text agreed to (sensitive activities).
+    pub consent_version: Option<String>,
+    pub consented_at: Option<NaiveDateTime>,
 }
 
 /// The event a registration is for, as the resident's app lists it.

@@ -79,6 +79,7 @@ pub fn insert_walk_in(conn: &mut DbConn, r: &Registration, w: &WalkIn) -> Result
             registrations::walk_in_name.eq(&w.display_name),
             registrations::walk_in_phone.eq(&w.phone),
             registrations::walk_in_birth_year.eq(w.birth_year),
+            registrations::walk_in.eq(true),
         ))
         .execute(conn)?;
     Ok(())

@@ -32,6 +32,9 @@ pub struct RosterEntry {
     pub checked_in_at: Option<DateTime<Utc>>,
     /// A walk-in added at the door rather than a resident's own sign-up.
     pub walk_in: bool,
+    /// The person was taken out of this roster (retention, or they deleted
+    /// their account): name and phone are empty, the row still counts.
+    pub erased: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -43,6 +46,9 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    bool,
 );
 
 fn like_pattern(q: &str) -> String {
@@ -76,6 +82,9 @@ pub fn load(
                 .assume_not_null()
                 .nullable(),
             checkins::scanned_at.nullable(),
+            registrations::erased_at,
+            users::erased_at.nullable(),
+            registrations::walk_in,
         ))
         .order((registrations::created_at.asc(), registrations::id.asc()))
         .into_boxed();
@@ -126,12 +135,25 @@ pub fn load(
     Ok(rows
         .into_iter()
         .map(
-            |(r, name, walk_in_name, phone, walk_in_phone, accessibility_needs, checked_in_at)| {
+            |(
+                r,
+                name,
+                walk_in_name,
+                phone,
+                walk_in_phone,
+                accessibility_needs,
+                checked_in_at,
+                erased_at,
+                account_erased_at,
+                walk_in,
+            )| {
                 let waitlist_position = match (r.status.as_str(), r.waitlist_ticket) {
                     (WAITLISTED, Some(t)) => waiting.binary_search(&t).ok().map(|i| i as i64 + 1),
                     _ => None,
                 };
-                let walk_in = r.user_id.is_none();
+                let account_erased = account_erased_at.is_some();
+                let erased = account_erased || (erased_at.is_some() && walk_in_name.is_none());
+                let phone = if account_erased { None } else { phone };
                 RosterEntry {
                     registration_id: r.id,
                     user_id: r.user_id,
@@ -147,6 +169,7 @@ pub fn load(
                     note: r.note,
                     checked_in_at: checked_in_at.map(|t| t.and_utc()),
                     walk_in,
+                    erased,
                     created_at: r.created_at.and_utc(),
                 }
             },

@@ -15,6 +15,7 @@ use crate::events::queries as events;
 use crate::http::extract::Guarded;
 use crate::http::json::JsonOrEmpty;
 use crate::http::pagination::{PageQuery, Paged};
+use crate::organizations::access_log::{self, Access};
 use crate::validate::{int_in, optional_text};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,6 +37,10 @@ pub struct RegisterBody {
     pub party_size: Option<i64>,
     #[schema(example = "需要轮椅位")]
     pub note: Option<String>,
+    /// Separate consent to sensitive personal information (the text of `GET
+    /// /consent`): required for counselling, health talks, legal aid and meal
+    /// help (`422 consent_required` otherwise).
+    pub consent_sensitive: Option<bool>,
 }
 
 fn parse_status(value: Option<String>) -> Result<Option<String>, ApiError> {
@@ -68,7 +73,7 @@ fn view(conn: &mut DbConn, r: super::Registration) -> Result<RegistrationView, A
         (status = 201, body = RegistrationView),
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`already_registered`, `event_full`, `registration_closed`, `event_not_open`", body = Problem),
-        (status = 422, description = "`not_eligible`, `party_too_large`, `validation_failed`", body = Problem),
+        (status = 422, description = "`consent_required`, `not_eligible`, `party_too_large`, `validation_failed`", body = Problem),
     ))]
 pub async fn register(
     Guarded(user, body): Guarded<CurrentUser, JsonOrEmpty<RegisterBody>>,
@@ -80,9 +85,11 @@ pub async fn register(
         party_size = "party_size" => int_in(body.party_size.unwrap_or(1), 1, 100),
         note = "note" => optional_text(body.note.as_deref(), 500),
     );
+    let consent = body.consent_sensitive.unwrap_or(false);
     let view = db
         .write(move |c| {
-            let (registration, event) = seats::sign_up(c, &event_id, &user.id, party_size, note)?;
+            let (registration, event) =
+                seats::sign_up(c, &event_id, &user.id, party_size, note, consent)?;
             let position = queries::waitlist_position(c, &registration)?;
             Ok(RegistrationView::new(
                 registration,
@@ -229,6 +236,7 @@ pub async fn roster_of(
     query: web::Query<RosterQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
+    let (reader, logged_event) = (user.id.clone(), event_id.to_string());
     let csv = req
         .headers()
         .get(header::ACCEPT)
@@ -245,18 +253,25 @@ pub async fn roster_of(
         .map(|s| s.trim().chars().take(50).collect::<String>())
         .filter(|s| !s.is_empty());
     let for_query = page.clone();
-    let entries = db
+    let (entries, org_id) = db
         .run(move |c| {
-            event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
-            roster::load(
+            let access = event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
+            let entries = roster::load(
                 c,
                 &event_id,
                 status.as_deref(),
                 q.as_deref(),
                 (!csv).then_some(&for_query),
-            )
+            )?;
+            Ok((entries, access.event.organization_id))
         })
         .await?;
+    let what = if csv {
+        Access::RosterCsv
+    } else {
+        Access::Roster
+    };
+    access_log::note(&db, org_id, reader, what, Some(logged_event)).await?;
     if csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")

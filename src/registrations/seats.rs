@@ -17,7 +17,7 @@ use chrono::Datelike;
 use diesel::prelude::*;
 
 use super::queries::{self, announce};
-use super::{CANCELLED, CONFIRMED, Registration, WAITLISTED};
+use super::{CANCELLED, CONFIRMED, Registration, WAITLISTED, consent};
 use crate::accounts::queries as users;
 use crate::db::schema::registrations;
 use crate::db::{self, Tx};
@@ -48,6 +48,8 @@ fn new_registration(event_id: &str, user_id: Option<&str>, party_size: i32) -> R
         cancelled_at: None,
         cancelled_by: None,
         over_capacity: false,
+        consent_version: None,
+        consented_at: None,
     }
 }
 
@@ -104,11 +106,15 @@ pub fn sign_up(
     user_id: &str,
     party_size: i32,
     note: Option<String>,
+    consent_sensitive: bool,
 ) -> Result<(Registration, Event), ApiError> {
     let event = events_q::find(tx, event_id)?.ok_or(ApiError::from(Code::NotFound))?;
     check_open(tx, &event, user_id, party_size)?;
+    let consent = consent::check(&event, consent_sensitive)?;
     let mut registration = new_registration(event_id, Some(user_id), party_size);
     registration.note = note;
+    registration.consent_version = consent.map(str::to_owned);
+    registration.consented_at = consent.map(|_| db::now());
     let event = match events_q::claim_seats_returning(tx, event_id, party_size, true)? {
         Some(event) => event,
         None => {
@@ -263,17 +269,22 @@ pub struct WalkIn {
     pub party_size: i32,
     /// A manager admits them past capacity (holding no seat).
     pub override_capacity: bool,
+    /// Separate consent, for the sensitive categories.
+    pub consent_sensitive: bool,
 }
 
 /// A walk-in's registration, confirmed at once: it takes seats like a sign-up,
 /// or with the override none at all. The event must be locked by the caller.
 pub fn walk_in(tx: &mut Tx<'_>, event: &Event, w: &WalkIn) -> Result<Registration, ApiError> {
+    let consent = consent::check(event, w.consent_sensitive)?;
     let seated = events_q::claim_seats(tx, &event.id, w.party_size)?;
     if !seated && !w.override_capacity {
         return Err(ApiError::explained(Code::EventFull, Why::NoSeatForWalkIn));
     }
     let mut registration = new_registration(&event.id, None, w.party_size);
     registration.over_capacity = !seated;
+    registration.consent_version = consent.map(str::to_owned);
+    registration.consented_at = consent.map(|_| db::now());
     queries::insert_walk_in(tx, &registration, w)?;
     announce(
         tx,

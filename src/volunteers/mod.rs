@@ -8,6 +8,7 @@
 
 pub mod certificates;
 pub mod door;
+pub mod personal;
 pub mod profile;
 pub mod queries;
 pub mod records;

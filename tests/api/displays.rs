@@ -44,7 +44,7 @@ async fn event_at(
 ) -> String {
     let res = app
         .post(&format!("/organizations/{org}/events"), Some(&owner.access), json!({
-            "title": title, "category": "health_talk", "centre_id": centre,
+            "title": title, "category": "culture_sports", "centre_id": centre,
             "starts_at": (Utc::now() + chrono::Duration::days(1)).to_rfc3339(),
             "ends_at": (Utc::now() + chrono::Duration::days(1) + chrono::Duration::hours(1)).to_rfc3339(),
             "capacity": 20

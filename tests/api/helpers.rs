@@ -510,7 +510,7 @@ impl TestApp {
     ) -> String {
         let mut body = json!({
             "title": "健康讲座：高血压的日常管理",
-            "category": "health_talk",
+            "category": "culture_sports",
             "location": "睦邻中心二楼",
             "starts_at": hours_from_now(24),
             "ends_at": hours_from_now(26),

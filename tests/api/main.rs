@@ -21,6 +21,7 @@ mod migrations;
 mod notifications;
 mod openapi;
 mod organizations;
+mod privacy;
 mod projects;
 mod projects_report;
 mod registrations;

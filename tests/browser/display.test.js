@@ -51,7 +51,7 @@ const inMinutes = (m) => new Date(Date.now() + m * 60000).toISOString();
   const org = (await call("GET", "/me", owner)).memberships[0].organization_id;
   const event = async (title, start, capacity) => {
     const e = await call("POST", `/organizations/${org}/events`, owner, {
-      title, category: "health_talk", centre_id: centre, location: "二楼活动室",
+      title, category: "culture_sports", centre_id: centre, location: "二楼活动室",
       starts_at: inMinutes(start), ends_at: inMinutes(start + 60), capacity,
     });
     await call("POST", `/events/${e.id}/publish`, owner, {});
