@@ -38,6 +38,7 @@ fn settings(database_url: &str) -> Settings {
         listen: "127.0.0.1:0".into(),
         database_url: database_url.into(),
         jwt_secret: Some(Secret::new(SECRET)),
+        secret_key: Some(Secret::new(SECRET)),
         auth_rate_limit: 0,
         workers: Some(2),
         live_max_connections_per_user: usize::MAX,

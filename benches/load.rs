@@ -24,11 +24,17 @@ use mulin::http::pagination::Page;
 mod common;
 use common::*;
 
+/// The sealer the bench server seals ticket keys under (`secret_key` below).
+fn sealer() -> Arc<mulin::auth::sealed::Sealer> {
+    Arc::new(mulin::auth::sealed::Sealer::new(SECRET.as_bytes()))
+}
+
 async fn run(label: &str, database_url: String) {
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
         database_url,
         jwt_secret: Some(Secret::new(SECRET)),
+        secret_key: Some(Secret::new(SECRET)),
         auth_rate_limit: 0,
         workers: Some(2),
         ..Settings::default()
@@ -324,7 +330,7 @@ async fn event_with_registrations(
 async fn tickets_for(db: &Db, event: &str, registrations: &[String]) -> Vec<String> {
     let (event, registrations) = (event.to_owned(), registrations.to_vec());
     db.run(move |c| {
-        let keys = TicketKeys::load(c)?;
+        let keys = TicketKeys::load(c, sealer())?;
         registrations
             .iter()
             .map(|r| {
@@ -413,7 +419,7 @@ async fn checkin_scenarios(
     let (raw_event, raw_registrations) =
         event_with_registrations(db, owner.clone(), users.to_vec()).await;
     let raw_tickets = Arc::new(tickets_for(db, &raw_event, &raw_registrations).await);
-    let keys = Arc::new(db.run(TicketKeys::load).await.unwrap());
+    let keys = Arc::new(db.run(|c| TicketKeys::load(c, sealer())).await.unwrap());
     let staff_user = users[0].clone();
     let total = raw_tickets.len();
     let raw = drive(200, total, {

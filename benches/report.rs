@@ -263,6 +263,7 @@ async fn run(label: &str, database_url: String) {
         listen: "127.0.0.1:0".into(),
         database_url,
         jwt_secret: Some(Secret::new(SECRET)),
+        secret_key: Some(Secret::new(SECRET)),
         auth_rate_limit: 0,
         workers: Some(2),
         ..Settings::default()

@@ -17,6 +17,7 @@ use crate::config::Settings;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::auth::sealed::Sealer;
 use crate::db::{Backend, Db, migrations};
 use crate::error::ApiError;
 use crate::events::{Contracts, Seats};
@@ -36,12 +37,17 @@ pub enum StartError {
     Migrations(String),
     #[error("cannot build the webhook client: {0}")]
     Http(String),
+    #[error("{0}")]
+    Sealing(#[from] crate::auth::sealed::SealError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
         source: std::io::Error,
     },
 }
+
+/// How long an idle HTTP connection is kept open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(75);
 
 pub struct Application {
     port: u16,
@@ -57,6 +63,8 @@ pub struct Prepared {
     pub outbox: Arc<SqlOutbox>,
     pub keys: TokenKeys,
     pub tickets: TicketKeys,
+    /// Seals key material stored in the database.
+    pub sealer: Arc<Sealer>,
 }
 
 /// Connects, migrates, attaches the live outbox to every write, and loads the
@@ -87,23 +95,36 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared, StartError> {
     db.attach_outbox(outbox.clone());
     db.attach_followers(followers());
     let database = |e: ApiError| StartError::Database(e.to_string());
+    let sealer = Arc::new(Sealer::from_settings(settings)?);
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.expose().to_owned(),
-        None => db
-            .write(|tx| tokens::shared_secret(tx))
-            .await
-            .map_err(database)?,
+        None => {
+            let sealer = sealer.clone();
+            db.write(move |tx| tokens::shared_secret(tx, &sealer))
+                .await
+                .map_err(database)?
+        }
     };
     let keys = TokenKeys::new(secret.as_bytes(), settings.access_token_ttl_secs);
-    db.write(|tx| crate::checkin::tickets::ensure_key(tx))
+    let for_keys = sealer.clone();
+    db.write(move |tx| crate::checkin::tickets::ensure_key(tx, &for_keys))
         .await
         .map_err(database)?;
-    let tickets = db.run(TicketKeys::load).await.map_err(database)?;
+    let for_webhooks = sealer.clone();
+    db.write(move |tx| crate::webhooks::seal_stored(tx, &for_webhooks))
+        .await
+        .map_err(database)?;
+    let for_tickets = sealer.clone();
+    let tickets = db
+        .run(move |c| TicketKeys::load(c, for_tickets))
+        .await
+        .map_err(database)?;
     Ok(Prepared {
         db,
         outbox,
         keys,
         tickets,
+        sealer,
     })
 }
 
@@ -116,7 +137,7 @@ fn followers() -> Vec<Arc<dyn crate::db::Follower>> {
 }
 
 /// Who does each kind of queued job.
-fn job_handlers(settings: &Settings) -> Result<Handlers, StartError> {
+fn job_handlers(settings: &Settings, sealer: &Arc<Sealer>) -> Result<Handlers, StartError> {
     use crate::notifications::{FEEDBACK_JOB, NOTIFY_JOB, deliver};
     use crate::webhooks::{follow::DELIVERY_JOB, send};
     let client = |e: reqwest::Error| StartError::Http(e.to_string());
@@ -132,11 +153,15 @@ fn job_handlers(settings: &Settings) -> Result<Handlers, StartError> {
             crate::registrations::retention::SWEEP_JOB,
             crate::registrations::retention::Sweep {
                 days: settings.retention_days.into(),
+                registry: personal_data(),
             },
         )
         .with(
             DELIVERY_JOB,
-            send::Deliver(send::Sender::for_endpoints(settings).map_err(client)?),
+            send::Deliver(
+                send::Sender::for_endpoints(settings).map_err(client)?,
+                sealer.clone(),
+            ),
         );
     if let (Some(url), Some(secret)) = (&settings.push_webhook_url, &settings.push_webhook_secret) {
         handlers = handlers.with(
@@ -188,6 +213,7 @@ impl Application {
             outbox,
             keys,
             tickets,
+            sealer,
         } = prepare(&settings).await?;
         let listener =
             TcpListener::bind(&settings.listen).map_err(|source| StartError::Listen {
@@ -216,7 +242,7 @@ impl Application {
         {
             tracing::warn!(error = %e, "could not schedule the retention sweep (another instance may have)");
         }
-        crate::jobs::runner::start(job_lane, job_handlers(&settings)?);
+        crate::jobs::runner::start(job_lane, job_handlers(&settings, &sealer)?);
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Backend::Postgres(url) = Backend::from_url(&settings.database_url) {
             let instance = uuid::Uuid::new_v4().simple().to_string();
@@ -231,6 +257,8 @@ impl Application {
         }
         let policies = web::Data::new(policies());
         let personal = web::Data::new(personal_data());
+        let sealer = web::Data::from(sealer);
+        let limiter = web::Data::new(crate::auth::ratelimit::Limiter::default());
         let seats: web::Data<dyn Seats> =
             web::Data::from(Arc::new(crate::registrations::seats::Keeper) as Arc<dyn Seats>);
         let contracts: web::Data<dyn Contracts> =
@@ -263,6 +291,8 @@ impl Application {
                 .app_data(hub_data.clone())
                 .app_data(policies.clone())
                 .app_data(personal.clone())
+                .app_data(sealer.clone())
+                .app_data(limiter.clone())
                 .app_data(seats.clone())
                 .app_data(contracts.clone())
                 .app_data(gauges.clone())
@@ -284,6 +314,11 @@ impl Application {
                 .default_service(web::to(crate::openapi::no_route))
         })
         .shutdown_timeout(10)
+        // Phones on a bad connection keep their connection (and its TLS
+        // session, behind the proxy) between taps; 75 s like nginx. Clients
+        // must drop idle connections sooner than this, or a request sent as
+        // the server closes one is lost (hyper's `IncompleteMessage`).
+        .keep_alive(KEEP_ALIVE)
         .disable_signals();
         if let Some(workers) = workers {
             server = server.workers(workers.max(1));

@@ -63,6 +63,13 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// `MULIN_WEBHOOK_TIMEOUT_SECS`: how long a webhook receiver may take (15).
     pub webhook_timeout_secs: u64,
+    /// `MULIN_SECRET_KEY`: the key stored key material is sealed under (at
+    /// least 32 bytes). Required on PostgreSQL; on SQLite a key file beside
+    /// the database is made when unset.
+    pub secret_key: Option<Secret>,
+    /// `MULIN_TRUSTED_PROXIES`: comma-separated CIDR ranges of the proxies in
+    /// front of the service (with `MULIN_BEHIND_PROXY`).
+    pub trusted_proxies: Option<String>,
     /// `MULIN_RETENTION_DAYS`: days after an activity ends before its
     /// walk-ins' names and phones, and the rosters of sensitive activities,
     /// are erased (180; at least 1).
@@ -93,6 +100,8 @@ impl Default for Settings {
             webhook_allow_private: false,
             webhook_timeout_secs: 15,
             retention_days: 180,
+            trusted_proxies: None,
+            secret_key: None,
         }
     }
 }
@@ -145,6 +154,14 @@ impl fmt::Debug for Secret {
 pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(#[from] Box<figment::Error>),
+    #[error("MULIN_SECRET_KEY must be at least 32 bytes (it has {0})")]
+    ShortSecretKey(usize),
+    #[error(
+        "MULIN_SECRET_KEY is required on PostgreSQL: key material is stored sealed under it, never in the database"
+    )]
+    NoSecretKey,
+    #[error("MULIN_TRUSTED_PROXIES: {0:?} is not an address or a CIDR range")]
+    BadProxyRange(String),
     #[error("MULIN_RETENTION_DAYS must be at least 1")]
     NoRetention,
     #[error("MULIN_JWT_SECRET must be at least 32 bytes (it has {0})")]
@@ -172,10 +189,43 @@ impl Settings {
                 return Err(ConfigError::ShortSecret(secret.expose().len()));
             }
         }
+        match &self.secret_key {
+            Some(key) if key.expose().len() < 32 => {
+                return Err(ConfigError::ShortSecretKey(key.expose().len()));
+            }
+            None if is_postgres(&self.database_url) => return Err(ConfigError::NoSecretKey),
+            _ => {}
+        }
         if self.retention_days == 0 {
             return Err(ConfigError::NoRetention);
         }
+        for range in self.trusted_proxy_list() {
+            if range.parse::<ipnet::IpNet>().is_err() && range.parse::<std::net::IpAddr>().is_err()
+            {
+                return Err(ConfigError::BadProxyRange(range.to_owned()));
+            }
+        }
         Ok(self)
+    }
+
+    fn trusted_proxy_list(&self) -> impl Iterator<Item = &str> {
+        self.trusted_proxies
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+
+    /// `MULIN_TRUSTED_PROXIES` as ranges (a bare address is a range of one).
+    pub fn trusted_proxy_ranges(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxy_list()
+            .filter_map(|r| {
+                r.parse::<ipnet::IpNet>()
+                    .ok()
+                    .or_else(|| r.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+            })
+            .collect()
     }
 
     /// The size of the database pool for the chosen database.
@@ -221,6 +271,53 @@ mod tests {
             settings.validate(),
             Err(ConfigError::ShortSecret(9))
         ));
+    }
+
+    #[test]
+    fn postgresql_needs_a_secret_key_and_proxy_ranges_must_parse() {
+        let postgres = Settings {
+            database_url: "postgres://u@h/db".into(),
+            ..Settings::default()
+        };
+        assert!(matches!(
+            postgres.clone().validate(),
+            Err(ConfigError::NoSecretKey)
+        ));
+        let keyed = Settings {
+            secret_key: Some(Secret::new("k".repeat(32))),
+            ..postgres
+        };
+        assert!(keyed.clone().validate().is_ok());
+        let short = Settings {
+            secret_key: Some(Secret::new("short")),
+            ..keyed.clone()
+        };
+        assert!(matches!(
+            short.validate(),
+            Err(ConfigError::ShortSecretKey(5))
+        ));
+        let proxies = Settings {
+            trusted_proxies: Some("10.0.0.0/8, 192.168.1.5".into()),
+            ..keyed.clone()
+        };
+        assert_eq!(
+            proxies
+                .clone()
+                .validate()
+                .unwrap()
+                .trusted_proxy_ranges()
+                .len(),
+            2
+        );
+        let bad = Settings {
+            trusted_proxies: Some("10.0.0.0/8,not-a-range".into()),
+            ..keyed
+        };
+        assert!(matches!(bad.validate(), Err(ConfigError::BadProxyRange(_))));
+        assert!(
+            Settings::default().validate().is_ok(),
+            "SQLite keeps a key file instead"
+        );
     }
 
     #[test]

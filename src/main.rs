@@ -137,8 +137,12 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
-            let db = app::prepare(&settings).await?.db;
-            let kid = db.write(|tx| mulin::checkin::tickets::rotate(tx)).await?;
+            let prepared = app::prepare(&settings).await?;
+            let sealer = prepared.sealer.clone();
+            let kid = prepared
+                .db
+                .write(move |tx| mulin::checkin::tickets::rotate(tx, &sealer))
+                .await?;
             println!("tickets are now signed with key {kid}");
         }
         Command::Openapi => {}

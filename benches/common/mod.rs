@@ -111,6 +111,8 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(512)
+        // Inside the server's keep-alive (75 s), so no request meets a closing connection.
+        .pool_idle_timeout(std::time::Duration::from_secs(20))
         .build()
         .unwrap()
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::{Phone, Profile, User, UserView, parse_locale, queries as users};
 use crate::auth::CurrentUser;
 use crate::auth::passwords::{self, Password};
-use crate::auth::ratelimit::{self, PER_PHONE};
+use crate::auth::ratelimit::{self, Limiter, PER_PHONE};
 use crate::auth::sessions::{self, Rotation};
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
@@ -77,7 +77,7 @@ fn refresh_ttl(settings: &Settings) -> chrono::Duration {
 
 fn address_bucket(req: &HttpRequest, settings: &Settings) -> (String, u32) {
     (
-        format!("auth-addr:{}", client_address(req, settings.behind_proxy)),
+        format!("auth-addr:{}", client_address(req, settings)),
         settings.auth_rate_limit,
     )
 }
@@ -123,6 +123,7 @@ pub async fn register(
     keys: web::Data<TokenKeys>,
     profile: web::Data<Profile>,
     settings: web::Data<Settings>,
+    limiter: web::Data<Limiter>,
     body: Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -135,9 +136,10 @@ pub async fn register(
     );
     ratelimit::check(
         &db,
+        &limiter,
         vec![
             address_bucket(&req, &settings),
-            (format!("register-phone:{phone}"), PER_PHONE),
+            (format!("register-phone:{}", phone.digest()), PER_PHONE),
         ],
     )
     .await?;
@@ -184,12 +186,14 @@ pub async fn login(
     keys: web::Data<TokenKeys>,
     profile: web::Data<Profile>,
     settings: web::Data<Settings>,
+    limiter: web::Data<Limiter>,
     body: Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     parse_fields!(phone = "phone" => Phone::parse(&body.phone));
     ratelimit::check(
         &db,
+        &limiter,
         vec![
             address_bucket(&req, &settings),
             (format!("login-phone:{}", phone.digest()), PER_PHONE),
@@ -232,9 +236,10 @@ pub async fn refresh(
     keys: web::Data<TokenKeys>,
     profile: web::Data<Profile>,
     settings: web::Data<Settings>,
+    limiter: web::Data<Limiter>,
     body: Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    ratelimit::check(&db, vec![address_bucket(&req, &settings)]).await?;
+    ratelimit::check(&db, &limiter, vec![address_bucket(&req, &settings)]).await?;
     let token = body.into_inner().refresh_token;
     if token.len() > 256 {
         return Err(not_a_refresh_token());

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::queries;
+use crate::auth::ratelimit::{self, Limiter, PER_PHONE};
 use crate::auth::{CurrentUser, passwords, sessions};
 use crate::db::schema::users;
 use crate::db::{self, Db, DbConn, Tx};
@@ -21,6 +22,8 @@ use crate::privacy::{Personal, Registry};
 /// What an erased person is called wherever a name is still shown (rosters of
 /// past activities, certificates, who recorded hours).
 pub const ERASED_NAME: &str = "已注销";
+/// What stands in for an erased account's phone number (followed by its id).
+pub const ERASED_PHONE_PREFIX: &str = "erased:";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // `DELETE /me` is on the `/me` resource in `routes`.
@@ -73,13 +76,23 @@ pub struct EraseBody {
         (status = 204, description = "Erased"),
         (status = 401, description = "`unauthenticated`, `invalid_credentials` (wrong password)", body = Problem),
         (status = 409, description = "`sole_owner`: the only owner of an organization", body = Problem),
+        (status = 429, description = "`rate_limited`: more than 10 attempts a minute", body = Problem),
         (status = 422, description = "`validation_failed` (`password` missing)", body = Problem),
     ))]
 pub async fn erase(
     Guarded(user, body): Guarded<CurrentUser, Json<EraseBody>>,
     db: web::Data<Db>,
     registry: web::Data<Registry>,
+    limiter: web::Data<Limiter>,
 ) -> Result<HttpResponse, ApiError> {
+    // A stolen access token must not buy unlimited password guesses, when one
+    // right guess deletes the account for good.
+    ratelimit::check(
+        &db,
+        &limiter,
+        vec![(format!("erase:{}", user.id), PER_PHONE)],
+    )
+    .await?;
     let password = body.into_inner().password;
     let id = user.id.clone();
     let stored = db
@@ -129,7 +142,7 @@ impl Personal for AccountData {
         let now = db::now();
         diesel::update(users::table.find(user_id))
             .set((
-                users::phone.eq(format!("erased:{user_id}")),
+                users::phone.eq(format!("{ERASED_PHONE_PREFIX}{user_id}")),
                 users::password_hash.eq("!"),
                 users::display_name.eq(ERASED_NAME),
                 users::birth_year.eq(None::<i32>),

@@ -5,6 +5,7 @@
 pub mod extractors;
 pub mod passwords;
 pub mod ratelimit;
+pub mod sealed;
 pub mod sessions;
 pub mod tokens;
 

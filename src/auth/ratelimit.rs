@@ -1,8 +1,14 @@
 //! Rate limits for the auth endpoints, per client address and per phone. The
 //! counters live in the database so that every instance behind the load balancer
-//! counts against the same window.
+//! counts against the same window. Each instance also keeps its own count in
+//! memory and refuses from there first: a flood of refused logins costs no
+//! write on SQLite's single writer, while the first `limit` attempts of a
+//! window still go to the database, so the limit holds across instances.
 
-use chrono::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::rate_limits;
@@ -46,8 +52,84 @@ fn hit(conn: &mut DbConn, bucket: &str, limit: u32) -> Result<(), ApiError> {
     Err(ApiError::RateLimited { retry_after_secs })
 }
 
-/// Counts a hit in each `(bucket, limit)`; limits of 0 are off.
-pub async fn check(db: &Db, buckets: Vec<(String, u32)>) -> Result<(), ApiError> {
+/// This instance's view of each bucket's window.
+#[derive(Clone, Copy, Debug)]
+struct Local {
+    window_start: NaiveDateTime,
+    hits: u32,
+    /// The database refused: refuse from memory until then.
+    blocked_until: Option<NaiveDateTime>,
+}
+
+/// Buckets kept in memory before old windows are swept out.
+const MEMORY_BUCKETS: usize = 10_000;
+
+/// The in-memory first line (one per instance, shared by its workers).
+#[derive(Default)]
+pub struct Limiter {
+    buckets: Mutex<HashMap<String, Local>>,
+}
+
+impl Limiter {
+    /// Counts the attempt in memory; `Err` with the seconds to wait when any
+    /// bucket is already over its limit here (no database write then).
+    fn admit(&self, buckets: &[(String, u32)], now: NaiveDateTime) -> Result<(), ApiError> {
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > MEMORY_BUCKETS {
+            map.retain(|_, l| l.window_start > now - WINDOW);
+        }
+        for (bucket, limit) in buckets {
+            let local = map.entry(bucket.clone()).or_insert(Local {
+                window_start: now,
+                hits: 0,
+                blocked_until: None,
+            });
+            if local.window_start <= now - WINDOW {
+                *local = Local {
+                    window_start: now,
+                    hits: 0,
+                    blocked_until: None,
+                };
+            }
+            let until = match local.blocked_until {
+                Some(until) if until > now => Some(until),
+                _ if local.hits >= *limit => Some(local.window_start + WINDOW),
+                _ => None,
+            };
+            if let Some(until) = until {
+                let retry_after_secs =
+                    u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
+                return Err(ApiError::RateLimited { retry_after_secs });
+            }
+        }
+        for (bucket, _) in buckets {
+            if let Some(local) = map.get_mut(bucket) {
+                local.hits += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The database refused: remember it for the rest of its window.
+    fn block(&self, buckets: &[(String, u32)], retry_after_secs: u64, now: NaiveDateTime) {
+        let until = now + Duration::seconds(i64::try_from(retry_after_secs).unwrap_or(60));
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        for (bucket, _) in buckets {
+            if let Some(local) = map.get_mut(bucket) {
+                local.blocked_until = Some(until);
+            }
+        }
+    }
+}
+
+/// Counts a hit in each `(bucket, limit)`; limits of 0 are off. Refused from
+/// memory when this instance already saw the limit reached; otherwise counted
+/// in the database, which holds the limit across instances.
+pub async fn check(
+    db: &Db,
+    limiter: &Limiter,
+    buckets: Vec<(String, u32)>,
+) -> Result<(), ApiError> {
     let buckets: Vec<_> = buckets
         .into_iter()
         .filter(|(_, limit)| *limit > 0)
@@ -55,14 +137,22 @@ pub async fn check(db: &Db, buckets: Vec<(String, u32)>) -> Result<(), ApiError>
     if buckets.is_empty() {
         return Ok(());
     }
+    let now = db::now();
+    limiter.admit(&buckets, now)?;
     // One transaction for all counters: a refused attempt counts nowhere.
-    db.write(move |conn| {
-        for (bucket, limit) in &buckets {
-            hit(conn, bucket, *limit)?;
-        }
-        Ok(())
-    })
-    .await
+    let counted = buckets.clone();
+    let result = db
+        .write(move |conn| {
+            for (bucket, limit) in &counted {
+                hit(conn, bucket, *limit)?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(ApiError::RateLimited { retry_after_secs }) = &result {
+        limiter.block(&buckets, *retry_after_secs, now);
+    }
+    result
 }
 
 /// Deletes windows that ended long ago; run periodically.
@@ -71,4 +161,31 @@ pub fn prune(conn: &mut DbConn) -> Result<usize, ApiError> {
         rate_limits::table.filter(rate_limits::window_start.lt(db::now() - WINDOW * 10)),
     )
     .execute(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_refuses_past_the_limit_and_forgets_after_the_window() {
+        let limiter = Limiter::default();
+        let now = db::now();
+        let buckets = vec![("login-phone:x".to_owned(), 3)];
+        for _ in 0..3 {
+            assert!(limiter.admit(&buckets, now).is_ok());
+        }
+        assert!(matches!(
+            limiter.admit(&buckets, now),
+            Err(ApiError::RateLimited { .. })
+        ));
+        assert!(limiter.admit(&buckets, now + WINDOW).is_ok());
+        limiter.block(&buckets, 30, now + WINDOW);
+        assert!(matches!(
+            limiter.admit(&buckets, now + WINDOW + Duration::seconds(10)),
+            Err(ApiError::RateLimited {
+                retry_after_secs: 20
+            })
+        ));
+    }
 }

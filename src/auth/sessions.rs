@@ -120,6 +120,22 @@ pub fn control_topic(session_id: &str) -> String {
     format!("session:{session_id}")
 }
 
+/// The control topic of a person's access: any message on it makes each of
+/// their open sockets check its topics again (a membership, a role or an
+/// evaluator's place ended), dropping those no longer allowed.
+pub fn access_topic(user_id: &str) -> String {
+    format!("access:{user_id}")
+}
+
+/// Records, in the write that took it away, that `user_id` lost some access.
+pub fn access_changed(tx: &mut Tx<'_>, user_id: &str) {
+    tx.record(
+        access_topic(user_id),
+        "access.changed",
+        &serde_json::json!({}),
+    );
+}
+
 /// Ends a session: its refresh tokens stop working, its access tokens fail
 /// the per-request check, and its open sockets close (on every instance).
 pub fn revoke(tx: &mut Tx<'_>, session_id: &str) -> Result<(), ApiError> {

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::accounts::personal::ERASED_PHONE_PREFIX;
 use crate::accounts::phone::mask;
 use crate::auth::CurrentUser;
 use crate::db::schema::{checkin_scans, checkins, registrations, users};
@@ -176,7 +177,11 @@ pub async fn sync(
             )| SyncEntry {
                 registration_id: id,
                 display_name: name.or(walk_in_name).unwrap_or_default(),
-                phone: phone.or(walk_in_phone).map(|p| mask(&p)),
+                // An erased account's tombstone is not a phone number.
+                phone: phone
+                    .filter(|p| !p.starts_with(ERASED_PHONE_PREFIX))
+                    .or(walk_in_phone)
+                    .map(|p| mask(&p)),
                 party_size,
                 status,
                 checkin_id,

@@ -6,7 +6,7 @@
 //! the tickets they signed have expired.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::sealed::Sealer;
 use crate::db::schema::ticket_keys;
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, Code};
@@ -80,9 +81,10 @@ struct Keyring {
 /// names a key it has not seen (another instance rotated).
 pub struct TicketKeys {
     ring: RwLock<Keyring>,
+    sealer: Arc<Sealer>,
 }
 
-fn new_key_row() -> Result<(String, String, String), ApiError> {
+fn new_key_row(sealer: &Sealer) -> Result<(String, String, String), ApiError> {
     let mut seed = [0u8; 32];
     rand::rng().fill_bytes(&mut seed);
     let key = SigningKey::from_bytes(&seed);
@@ -91,12 +93,13 @@ fn new_key_row() -> Result<(String, String, String), ApiError> {
         .map_err(|e| ApiError::internal(format!("encoding a ticket key: {e}")))?;
     let x = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
     let kid = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    Ok((kid, STANDARD.encode(der.as_bytes()), x))
+    Ok((kid, sealer.seal(&STANDARD.encode(der.as_bytes())), x))
 }
 
-/// Adds a fresh signing key and retires the others (they keep verifying).
-pub fn rotate(conn: &mut DbConn) -> Result<String, ApiError> {
-    let (kid, private_key, public_x) = new_key_row()?;
+/// Adds a fresh signing key (its private half sealed) and retires the others
+/// (they keep verifying).
+pub fn rotate(conn: &mut DbConn, sealer: &Sealer) -> Result<String, ApiError> {
+    let (kid, private_key, public_x) = new_key_row(sealer)?;
     let now = db::now();
     diesel::update(ticket_keys::table.filter(ticket_keys::retired_at.is_null()))
         .set(ticket_keys::retired_at.eq(Some(now)))
@@ -114,18 +117,30 @@ pub fn rotate(conn: &mut DbConn) -> Result<String, ApiError> {
 
 /// Makes sure a signing key exists (start-up; another instance may have made
 /// one meanwhile, in which case nothing is added).
-pub fn ensure_key(conn: &mut DbConn) -> Result<(), ApiError> {
+///
+/// Private keys stored before sealing existed are sealed here.
+pub fn ensure_key(conn: &mut DbConn, sealer: &Sealer) -> Result<(), ApiError> {
     let active: i64 = ticket_keys::table
         .filter(ticket_keys::retired_at.is_null())
         .count()
         .get_result(conn)?;
     if active == 0 {
-        rotate(conn)?;
+        rotate(conn, sealer)?;
+    }
+    let stored: Vec<(String, String)> = ticket_keys::table
+        .select((ticket_keys::kid, ticket_keys::private_key))
+        .load(conn)?;
+    for (kid, private_key) in stored {
+        if !Sealer::is_sealed(&private_key) {
+            diesel::update(ticket_keys::table.find(&kid))
+                .set(ticket_keys::private_key.eq(sealer.seal(&private_key)))
+                .execute(conn)?;
+        }
     }
     Ok(())
 }
 
-fn load(conn: &mut DbConn) -> Result<Keyring, ApiError> {
+fn load(conn: &mut DbConn, sealer: &Sealer) -> Result<Keyring, ApiError> {
     let rows: Vec<KeyRow> = ticket_keys::table
         .select((
             ticket_keys::kid,
@@ -145,7 +160,7 @@ fn load(conn: &mut DbConn) -> Result<Keyring, ApiError> {
         }
         if row.retired_at.is_none() && signing.is_none() {
             let der = STANDARD
-                .decode(&row.private_key)
+                .decode(sealer.open(&row.private_key)?)
                 .map_err(|e| ApiError::internal(format!("stored ticket key: {e}")))?;
             signing = Some((row.kid.clone(), EncodingKey::from_ed_der(&der)));
         }
@@ -170,9 +185,10 @@ fn load(conn: &mut DbConn) -> Result<Keyring, ApiError> {
 }
 
 impl TicketKeys {
-    pub fn load(conn: &mut DbConn) -> Result<TicketKeys, ApiError> {
+    pub fn load(conn: &mut DbConn, sealer: Arc<Sealer>) -> Result<TicketKeys, ApiError> {
         Ok(TicketKeys {
-            ring: RwLock::new(load(conn)?),
+            ring: RwLock::new(load(conn, &sealer)?),
+            sealer,
         })
     }
 
@@ -183,7 +199,7 @@ impl TicketKeys {
     /// Re-reads the keys (a rotation by any instance takes effect here: new
     /// tickets are signed with the newest key, every live key is published).
     pub fn reload(&self, conn: &mut DbConn) -> Result<(), ApiError> {
-        let fresh = load(conn)?;
+        let fresh = load(conn, &self.sealer)?;
         *self.ring.write().map_err(|_| Self::poisoned())? = fresh;
         Ok(())
     }

@@ -93,6 +93,12 @@ impl<'c> Tx<'c> {
         });
     }
 
+    /// Forgets what this transaction recorded so far on `topic` (an erased
+    /// person's own topic: nothing new is stored for them).
+    pub fn forget_topic(&mut self, topic: &str) {
+        self.messages.retain(|m| m.topic != topic);
+    }
+
     /// What this transaction recorded so far.
     pub fn messages(&self) -> &[Message] {
         &self.messages

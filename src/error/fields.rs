@@ -80,6 +80,12 @@ impl Invalid {
             (Invalid::OutsideContract, Locale::ZhCn) => {
                 "须为本组织正在执行的合同，且活动在合同期内、在合同约定的中心举办".into()
             }
+            (Invalid::SensitivityLocked, Locale::En) => {
+                "cannot move to or from counselling, health talk, legal aid or meal help while people are signed up".into()
+            }
+            (Invalid::SensitivityLocked, Locale::ZhCn) => {
+                "已有人报名时，不能改为或改出心理咨询、健康讲座、法律援助、助餐类活动".into()
+            }
             (Invalid::NotA(kind), locale) => kind.message(locale).into(),
             (Invalid::NotAccepted, Locale::En) => "is not an accepted value".into(),
             (Invalid::NotAccepted, Locale::ZhCn) => "取值无效".into(),

@@ -56,6 +56,9 @@ pub enum Invalid {
     /// A contract this event cannot count for (another organization's, not
     /// delivering, outside its period or centres).
     OutsideContract,
+    /// A category change across the sensitive line while people are signed
+    /// up (their consent, or its absence, was for the old category).
+    SensitivityLocked,
     Unknown,
     /// The JSON value has the wrong type.
     NotA(JsonType),

@@ -10,8 +10,8 @@ use super::input::{CreateEvent, EventFields, PatchEvent, RepeatSpec, timestamp};
 use super::live::announce;
 use super::queries::{self, Filters};
 use super::{
-    CANCELLED, CATEGORIES, COMPLETED, Contracts, DRAFT, Event, EventView, PUBLISHED, Seats,
-    recurrence,
+    CANCELLED, CATEGORIES, COMPLETED, Contracts, DRAFT, Event, EventView, PUBLISHED,
+    SENSITIVE_CATEGORIES, Seats, recurrence,
 };
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::centres::queries as centres;
@@ -294,6 +294,13 @@ pub async fn patch(
             }
             if fields.capacity < event.confirmed_seats {
                 return Err(Code::CapacityBelowConfirmed.into());
+            }
+            // Consent (or its absence) was given for the category people
+            // signed up under, and retention follows the category.
+            let sensitive = SENSITIVE_CATEGORIES.contains(&fields.category.as_str());
+            if sensitive != event.is_sensitive() && event.confirmed_seats + event.waitlist_seats > 0
+            {
+                return Err(ApiError::field("category", Invalid::SensitivityLocked));
             }
             queries::update_fields(c, &id, &fields)?;
             if fields.capacity > event.capacity {

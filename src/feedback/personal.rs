@@ -53,6 +53,22 @@ impl Personal for FeedbackData {
         ))
     }
 
+    /// At a sensitive activity the comments go with the roster (free text
+    /// about health, family or legal matters); the scores stay.
+    fn erase_event(
+        &self,
+        tx: &mut Tx<'_>,
+        event_id: &str,
+        sensitive: bool,
+    ) -> Result<(), ApiError> {
+        if sensitive {
+            diesel::update(feedback::table.filter(feedback::event_id.eq(event_id)))
+                .set(feedback::comment.eq(None::<String>))
+                .execute(tx.conn())?;
+        }
+        Ok(())
+    }
+
     fn erase(&self, tx: &mut Tx<'_>, user_id: &str) -> Result<(), ApiError> {
         let ids = of_user(user_id)(tx.conn())?;
         diesel::update(feedback::table.filter(feedback::registration_id.eq_any(&ids)))

@@ -155,10 +155,11 @@ fn caller_scope(req: &ServiceRequest) -> String {
     match caller {
         Some(user) => format!("user:{user}"),
         None => {
-            let behind_proxy = req
-                .app_data::<web::Data<Settings>>()
-                .is_some_and(|s| s.behind_proxy);
-            format!("anon:{}", client_address(req.request(), behind_proxy))
+            let address = match req.app_data::<web::Data<Settings>>() {
+                Some(settings) => client_address(req.request(), settings),
+                None => client_address(req.request(), &Settings::default()),
+            };
+            format!("anon:{address}")
         }
     }
 }
@@ -179,6 +180,9 @@ async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
     Ok(body.freeze())
 }
 
+/// Routes whose answers carry tokens: an `Idempotency-Key` on them is ignored.
+const TOKEN_ROUTES: &str = "/api/v1/auth/";
+
 pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -186,6 +190,11 @@ pub async fn idempotency(
     let (Some(raw_key), true) = (req.headers().get(HEADER), req.method() == Method::POST) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    // Token-bearing answers are never stored (a copy of the database must not
+    // hold live tokens), and nothing is kept for a path no route serves.
+    if req.path().starts_with(TOKEN_ROUTES) || req.match_pattern().is_none() {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let key = raw_key
         .to_str()
         .ok()

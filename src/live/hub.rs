@@ -37,6 +37,8 @@ const BATCH: i64 = 500;
 pub struct Kill {
     code: AtomicU16,
     pub notify: Notify,
+    /// The person's access changed: the connection checks its topics again.
+    pub recheck: Notify,
 }
 
 impl Kill {
@@ -89,7 +91,7 @@ pub enum Command {
     },
     /// Watches a control topic for this peer: any message on it closes the
     /// peer instead of being sent (`display:{id}` with 4003, `session:{id}`
-    /// with 4001).
+    /// with 4001), or makes it check its topics again (`access:{user}`).
     Watch {
         peer: Peer,
         key: String,
@@ -202,7 +204,11 @@ impl Hub {
                     None => return,
                 },
                 () = signal.notify.notified() => {
-                    for topic in signal.drain() {
+                    let (mut topics, everything) = signal.drain();
+                    if everything {
+                        topics = self.topics.keys().cloned().collect();
+                    }
+                    for topic in topics {
                         if let Err(e) = self.dispatch(&topic).await {
                             tracing::warn!(error = %e, %topic, "live dispatch failed");
                         }
@@ -366,6 +372,14 @@ impl Hub {
             if let Some(subs) = self.topics.get(key) {
                 for sub in subs {
                     sub.peer.kill.kill(code);
+                }
+            }
+            return Ok(());
+        }
+        if key.starts_with("access:") {
+            if let Some(subs) = self.topics.get(key) {
+                for sub in subs {
+                    sub.peer.kill.recheck.notify_one();
                 }
             }
             return Ok(());

@@ -28,6 +28,13 @@ pub fn start(url: String, signal: &Arc<Signal>, stop: Arc<AtomicBool>, instance:
                         if let Err(e) = conn.batch_execute(&format!("LISTEN {CHANNEL}")) {
                             tracing::warn!(error = %e, "LISTEN failed");
                         } else {
+                            // What other instances sequenced while this one
+                            // was not listening was never heard: every
+                            // followed topic is read again from where its
+                            // subscribers are.
+                            if let Some(signal) = signal.upgrade() {
+                                signal.mark_everything();
+                            }
                             listen(&mut conn, &signal, &stop, &instance);
                         }
                     }

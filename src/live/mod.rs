@@ -26,9 +26,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
-    Subscribe { topic: String, since: Option<i64> },
-    Unsubscribe { topic: String },
+    Subscribe {
+        topic: String,
+        since: Option<i64>,
+    },
+    Unsubscribe {
+        topic: String,
+    },
     Ping,
+    /// A fresh access token, before the current one expires (same session).
+    Auth {
+        token: String,
+    },
 }
 
 /// What the server sends (besides `event` frames, which the hub renders).
@@ -52,6 +61,11 @@ pub enum ServerMsg<'a> {
         topic: Option<&'a str>,
     },
     Pong,
+    /// The access token of an `auth` op was taken: the socket stays open
+    /// until `expires_at` (seconds since the epoch).
+    Authenticated {
+        expires_at: i64,
+    },
 }
 
 impl ServerMsg<'_> {

@@ -65,6 +65,9 @@ pub fn to_org_and_user(
 #[derive(Default)]
 pub struct Signal {
     dirty: Mutex<HashSet<String>>,
+    /// Every topic may have news (the PostgreSQL listener reconnected: what
+    /// was notified while it was away is unknown).
+    everything: AtomicBool,
     pub notify: Notify,
 }
 
@@ -84,11 +87,21 @@ impl Signal {
         }
     }
 
-    pub fn drain(&self) -> Vec<String> {
-        self.dirty
+    /// Marks every topic: the hub reads all it follows again.
+    pub fn mark_everything(&self) {
+        self.everything.store(true, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// The marked topics, and whether everything was marked.
+    pub fn drain(&self) -> (Vec<String>, bool) {
+        let everything = self.everything.swap(false, Ordering::SeqCst);
+        let topics = self
+            .dirty
             .lock()
             .map(|mut d| d.drain().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        (topics, everything)
     }
 }
 

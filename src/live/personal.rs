@@ -40,11 +40,13 @@ impl Personal for LiveMessageData {
         ))
     }
 
+    /// Deletes what is kept, and what the erasure itself recorded for them
+    /// (the cancellations of their sign-ups), which would be stored at commit.
     fn erase(&self, tx: &mut Tx<'_>, user_id: &str) -> Result<(), ApiError> {
-        diesel::delete(
-            live_messages::table.filter(live_messages::topic.eq(format!("user:{user_id}"))),
-        )
-        .execute(tx.conn())?;
+        let topic = format!("user:{user_id}");
+        tx.forget_topic(&topic);
+        diesel::delete(live_messages::table.filter(live_messages::topic.eq(topic)))
+            .execute(tx.conn())?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! One task per connection selects over the client's frames, its bounded
 //! outgoing queue, a heartbeat, and a kill signal from the hub.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message};
 use tokio::sync::mpsc;
 
-use super::hub::{Command, GOING_AWAY, HubHandle, Kill, Peer, QUEUE};
+use super::hub::{Command, GOING_AWAY, HubHandle, Kill, Peer, QUEUE, REVOKED, SESSION_ENDED};
 use super::topics::{Policies, Topic, Viewer, display_control};
 use super::{ClientMsg, ServerMsg, outbox};
 use crate::auth::CurrentUser;
@@ -20,11 +21,16 @@ use crate::auth::sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::db::Db;
 use crate::error::{ApiError, Code};
+use crate::http::client::client_address;
 
 pub const PROTOCOL: &str = "mulin.v1";
 const BEARER_PROTOCOL: &str = "mulin.bearer.";
 pub const MAX_FRAME: usize = 64 * 1024;
 pub const MAX_SUBSCRIPTIONS: usize = 100;
+/// Anonymous sockets one client address may hold on one instance.
+pub const ANONYMOUS_PER_ADDRESS: usize = 20;
+/// Subscribes an anonymous socket may send a minute (each costs reads).
+pub const ANONYMOUS_SUBSCRIBES_PER_MINUTE: u32 = 30;
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENT_FOR: Duration = Duration::from_secs(60);
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
@@ -39,9 +45,29 @@ struct Caller {
     viewer: Viewer,
     /// A hall screen's display id.
     display_id: Option<String>,
+    /// When the user's access token expires (seconds since the epoch): the
+    /// socket closes with 4001 then, unless an `auth` op brought a fresh one.
+    expires_at: Option<i64>,
+    /// Anonymous callers: subscribes in the current minute.
+    subscribes: (Option<Instant>, u32),
 }
 
 impl Caller {
+    /// Counts a subscribe; false when an anonymous caller is over its budget.
+    fn may_subscribe(&mut self) -> bool {
+        if self.viewer.user.is_some() || self.display_id.is_some() {
+            return true;
+        }
+        let now = Instant::now();
+        let (start, n) = &mut self.subscribes;
+        if start.is_none_or(|s| now.duration_since(s) >= Duration::from_secs(60)) {
+            *start = Some(now);
+            *n = 0;
+        }
+        *n += 1;
+        *n <= ANONYMOUS_SUBSCRIBES_PER_MINUTE
+    }
+
     fn user_id(&self) -> Option<&str> {
         self.viewer.user.as_ref().map(|u| u.id.as_str())
     }
@@ -78,12 +104,16 @@ fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
 /// The WebSocket for live updates. Upgrade with `Authorization: Bearer <token>`
 /// or `Sec-WebSocket-Protocol: mulin.v1, mulin.bearer.<token>` (answered
 /// `mulin.v1`); without a token only public topics. Messages are JSON text:
-/// client `subscribe {topic, since?}`, `unsubscribe {topic}`, `ping`; server
-/// `subscribed {topic, seq, snapshot}`, `event {topic, seq, type, data}`,
-/// `resync {topic}`, `error {code, topic?}`, `pong`. Topics: `event:{id}`,
-/// `org:{id}` (its staff), `me`, `centre:{id}`. Close codes: 1001 server going
-/// away, 1009 frame over 64 KiB, 4001 session ended (logout, revoked, account
-/// deleted), 4003 display revoked, 4008 slow consumer.
+/// client `subscribe {topic, since?}`, `unsubscribe {topic}`, `ping`, `auth
+/// {token}` (a fresh access token of the same session, sent before the current
+/// one expires: answered `authenticated {expires_at}`); server `subscribed
+/// {topic, seq, snapshot}`, `event {topic, seq, type, data}`, `resync {topic}`,
+/// `error {code, topic?}` (`forbidden` with the topic when the caller lost the
+/// right to it: the topic is dropped), `pong`. Topics: `event:{id}`, `org:{id}`
+/// (its staff), `me`, `centre:{id}`, `project:{id}`. Close codes: 1001 server
+/// going away, 1009 frame over 64 KiB, 4001 the session ended (logout,
+/// revocation, account deleted) or the access token expired, 4003 a display
+/// revoked or nothing the socket held is still allowed, 4008 slow consumer.
 #[utoipa::path(get, path = "/api/v1/live", tag = "live",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -119,6 +149,7 @@ pub async fn live(
                     display_centre: Some(centre),
                 },
                 display_id: Some(claims.sub),
+                ..Caller::default()
             }
         }
         Some(token) => {
@@ -137,16 +168,26 @@ pub async fn live(
                     }),
                     display_centre: None,
                 },
-                display_id: None,
+                expires_at: Some(claims.exp),
+                ..Caller::default()
             }
         }
     };
-    let seat = match caller.user_id() {
-        Some(user) => Some(
+    let seat = match (caller.user_id(), &caller.display_id) {
+        (Some(user), _) => Some(
             hub.take_seat(user, settings.live_max_connections_per_user)
                 .ok_or(ApiError::from(Code::TooManyConnections))?,
         ),
-        None => None,
+        (None, Some(_)) => None,
+        // Anonymous sockets (the public board, event counts): a few per
+        // client address, so one client cannot hold the hub's attention.
+        (None, None) => Some(
+            hub.take_seat(
+                &format!("anon:{}", client_address(&req, &settings)),
+                ANONYMOUS_PER_ADDRESS,
+            )
+            .ok_or(ApiError::from(Code::TooManyConnections))?,
+        ),
     };
     let (mut response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::InvalidBody(format!("not a WebSocket upgrade: {e}")))?;
@@ -160,8 +201,9 @@ pub async fn live(
     let hub = hub.get_ref().clone();
     let db = db.get_ref().clone();
     let policies = policies.get_ref().clone();
+    let keys = keys.into_inner();
     actix_web::rt::spawn(async move {
-        run(session, stream, caller, hub, db, policies).await;
+        run(session, stream, caller, hub, db, policies, keys).await;
         drop(seat);
     });
     Ok(response)
@@ -184,11 +226,15 @@ async fn snapshot(
     let (topic, viewer, key2) = (topic.clone(), caller.viewer.clone(), key.clone());
     let result = db
         .run(move |c| {
+            // The `seq` first, then the snapshot: a commit between the two is
+            // both in the snapshot and delivered after it (counts are states,
+            // so seeing one twice is harmless); the other order would lose it.
+            let seq = outbox::last_seq(c, &key2)?;
             let snapshot = match (&topic, policy) {
                 (Topic::Scoped { id, .. }, Some(policy)) => policy.snapshot(c, &viewer, id)?,
                 _ => serde_json::json!({}),
             };
-            Ok((outbox::last_seq(c, &key2)?, snapshot))
+            Ok((seq, snapshot))
         })
         .await;
     match result {
@@ -198,13 +244,30 @@ async fn snapshot(
     }
 }
 
+/// Resolves when the access token expires (never for anonymous callers and
+/// displays).
+async fn expiry(expires_at: Option<i64>) {
+    match expires_at {
+        Some(exp) => {
+            let left = exp - chrono::Utc::now().timestamp();
+            tokio::time::sleep(Duration::from_secs(u64::try_from(left).unwrap_or(0))).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// What the socket holds: topic key → (topic, the name the client used).
+type Subscriptions = HashMap<String, (Topic, String)>;
+
+#[allow(clippy::too_many_lines)]
 async fn run(
     mut session: actix_ws::Session,
     mut stream: actix_ws::MessageStream,
-    caller: Caller,
+    mut caller: Caller,
     hub: HubHandle,
     db: Db,
     policies: Policies,
+    keys: Arc<TokenKeys>,
 ) {
     let (tx, mut rx) = mpsc::channel::<Arc<str>>(QUEUE);
     let kill = Arc::new(Kill::default());
@@ -223,8 +286,9 @@ async fn run(
     }
     if let Some(user) = &caller.viewer.user {
         watch(&hub, &db, &peer, sessions::control_topic(&user.session_id)).await;
+        watch(&hub, &db, &peer, sessions::access_topic(&user.id)).await;
     }
-    let mut subscriptions = std::collections::HashSet::new();
+    let mut subscriptions = Subscriptions::new();
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
@@ -238,6 +302,22 @@ async fn run(
                 }
             }
             () = kill.notify.notified() => break Some(reason(kill.code())),
+            () = expiry(caller.expires_at) => break Some(CloseReason {
+                code: CloseCode::Other(SESSION_ENDED),
+                description: Some("access token expired".into()),
+            }),
+            () = kill.recheck.notified() => {
+                let (frames, none_left) = recheck(&db, &policies, &caller, &hub, &peer, &mut subscriptions).await;
+                let mut gone = false;
+                for frame in frames {
+                    if session.text(frame).await.is_err() {
+                        gone = true;
+                        break;
+                    }
+                }
+                if gone { break None }
+                if none_left { break Some(reason(REVOKED)) }
+            }
             _ = heartbeat.tick() => {
                 if let (Some(display_id), Some(gate)) = (&caller.display_id, &gate) {
                     mark_seen(&db, gate, display_id).await;
@@ -256,7 +336,7 @@ async fn run(
                     Some(Ok(Message::Ping(bytes))) => if session.pong(&bytes).await.is_err() { break None },
                     Some(Ok(Message::Close(_))) => break None,
                     Some(Ok(Message::Text(text))) => {
-                        let reply = handle_text(&text, &caller, &hub, &db, &policies, &peer, &mut subscriptions).await;
+                        let reply = handle_text(&text, &mut caller, &keys, &hub, &db, &policies, &peer, &mut subscriptions).await;
                         if let Some(reply) = reply {
                             if session.text(reply).await.is_err() { break None }
                         }
@@ -321,14 +401,95 @@ fn reason(code: u16) -> CloseReason {
     }
 }
 
+/// Checks every topic the socket holds again (the person lost some access):
+/// those no longer allowed are dropped with an `error` `forbidden` frame.
+/// Returns the frames to send, and whether nothing the socket held is left.
+async fn recheck(
+    db: &Db,
+    policies: &Policies,
+    caller: &Caller,
+    hub: &HubHandle,
+    peer: &Peer,
+    subscriptions: &mut Subscriptions,
+) -> (Vec<String>, bool) {
+    let held: Vec<(String, (Topic, String))> = subscriptions
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut frames = Vec::new();
+    for (key, (topic, label)) in held {
+        if topic == Topic::Me {
+            continue;
+        }
+        match snapshot(db, policies, caller, &topic).await {
+            Ok(_) => {}
+            // The database is away: keep the topic, the next change tells.
+            Err(code) if code == Code::Internal.as_str() => {}
+            Err(_) => {
+                subscriptions.remove(&key);
+                let _ = hub
+                    .commands
+                    .send(Command::Unsubscribe {
+                        peer_id: peer.id,
+                        key,
+                    })
+                    .await;
+                frames.push(
+                    ServerMsg::Error {
+                        code: Code::Forbidden.as_str(),
+                        topic: Some(&label),
+                    }
+                    .text(),
+                );
+            }
+        }
+    }
+    let none_left = !frames.is_empty() && subscriptions.is_empty();
+    (frames, none_left)
+}
+
+/// `auth`: a fresh access token of the same session keeps the socket open
+/// past the current token's expiry.
+async fn reauthenticate(db: &Db, keys: &TokenKeys, caller: &mut Caller, token: &str) -> String {
+    let refused = || {
+        ServerMsg::Error {
+            code: Code::Unauthenticated.as_str(),
+            topic: None,
+        }
+        .text()
+    };
+    let Some(user) = caller.viewer.user.clone() else {
+        return refused();
+    };
+    let Ok(claims) = keys.verify_access(token) else {
+        return refused();
+    };
+    if claims.sub != user.id || claims.sid != user.session_id {
+        return refused();
+    }
+    let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
+    match db.run(move |c| sessions::live_user(c, &sid, &sub)).await {
+        Ok(Some(_)) => {
+            caller.expires_at = Some(claims.exp);
+            ServerMsg::Authenticated {
+                expires_at: claims.exp,
+            }
+            .text()
+        }
+        _ => refused(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn handle_text(
     text: &str,
-    caller: &Caller,
+    caller: &mut Caller,
+    keys: &TokenKeys,
     hub: &HubHandle,
     db: &Db,
     policies: &Policies,
     peer: &Peer,
-    subscriptions: &mut std::collections::HashSet<String>,
+    subscriptions: &mut Subscriptions,
 ) -> Option<String> {
     let Ok(message) = serde_json::from_str::<ClientMsg>(text) else {
         return Some(
@@ -341,6 +502,7 @@ async fn handle_text(
     };
     match message {
         ClientMsg::Ping => Some(ServerMsg::Pong.text()),
+        ClientMsg::Auth { token } => Some(reauthenticate(db, keys, caller, &token).await),
         ClientMsg::Unsubscribe { topic } => {
             let key = Topic::parse(&topic).and_then(|t| t.key(caller.user_id()));
             if let Some(key) = key {
@@ -356,6 +518,15 @@ async fn handle_text(
             Some(ServerMsg::Unsubscribed { topic: &topic }.text())
         }
         ClientMsg::Subscribe { topic, since } => {
+            if !caller.may_subscribe() {
+                return Some(
+                    ServerMsg::Error {
+                        code: Code::RateLimited.as_str(),
+                        topic: Some(&topic),
+                    }
+                    .text(),
+                );
+            }
             let Some(parsed) = Topic::parse(&topic) else {
                 return Some(
                     ServerMsg::Error {
@@ -407,7 +578,7 @@ async fn handle_text(
                     .text(),
                 ),
                 Ok((key, current, snapshot)) => {
-                    subscriptions.insert(key.clone());
+                    subscriptions.insert(key.clone(), (parsed.clone(), topic.clone()));
                     let command = Command::Subscribe {
                         peer: peer.clone(),
                         key,

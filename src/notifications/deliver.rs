@@ -150,7 +150,8 @@ fn decide_and_send(tx: &mut Tx<'_>, notice: &Notice, push: bool) -> Result<Decis
             NewJob {
                 kind: PUSH_JOB,
                 key: None,
-                subject: None,
+                // Withdrawn if the person deletes the account meanwhile.
+                subject: Some(format!("user:{}", notice.user_id)),
                 payload: &payload,
                 run_at: now,
             },

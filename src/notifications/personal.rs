@@ -1,5 +1,6 @@
 //! Notifications as personal data: the inbox and the settings. Erasing deletes
-//! both; a notification job that falls due for an erased account does nothing.
+//! both, and withdraws pushes still waiting for the gateway; a notification
+//! job that falls due for an erased account does nothing.
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -65,6 +66,8 @@ impl Personal for NotificationData {
             notification_settings::table.filter(notification_settings::user_id.eq(user_id)),
         )
         .execute(tx.conn())?;
+        // Pushes waiting or retrying carry the title and body: they go too.
+        crate::jobs::withdraw_about(tx, super::deliver::PUSH_JOB, &format!("user:{user_id}"))?;
         Ok(())
     }
 }

@@ -24,11 +24,22 @@ impl Personal for MembershipData {
     }
 
     fn refuse_erasure(&self, conn: &mut DbConn, user_id: &str) -> Result<(), ApiError> {
+        // Two co-owners deleting their accounts at once must not both pass
+        // the count: PostgreSQL holds the owners' rows until commit (SQLite's
+        // `BEGIN IMMEDIATE` already serializes writers).
         let owned: Vec<String> = memberships::table
             .filter(memberships::user_id.eq(user_id))
             .filter(memberships::role.eq("owner"))
             .select(memberships::organization_id)
             .load(conn)?;
+        if let DbConn::Pg(c) = conn {
+            memberships::table
+                .filter(memberships::organization_id.eq_any(&owned))
+                .filter(memberships::role.eq("owner"))
+                .select(memberships::user_id)
+                .for_update()
+                .load::<String>(c)?;
+        }
         for org in owned {
             let owners: i64 = memberships::table
                 .filter(memberships::organization_id.eq(&org))

@@ -6,7 +6,7 @@ use super::{MemberView, Organization, Role, VERIFIED};
 use crate::accounts::MembershipView;
 use crate::auth::CurrentUser;
 use crate::db::schema::{memberships, organizations, users};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
 use crate::http::pagination::Page;
 
@@ -128,8 +128,10 @@ pub fn add_member(
     Ok(())
 }
 
-pub fn remove_member(conn: &mut DbConn, org_id: &str, user_id: &str) -> Result<(), ApiError> {
-    diesel::delete(memberships::table.find((org_id, user_id))).execute(conn)?;
+/// Removes a member; their open sockets drop the organization's topic.
+pub fn remove_member(tx: &mut Tx<'_>, org_id: &str, user_id: &str) -> Result<(), ApiError> {
+    diesel::delete(memberships::table.find((org_id, user_id))).execute(tx.conn())?;
+    crate::auth::sessions::access_changed(tx, user_id);
     Ok(())
 }
 

@@ -33,6 +33,17 @@ pub trait Personal: Send + Sync {
     /// Erases it, inside the erasure's one transaction. What must stay for
     /// others' figures (attendance, hours) stays, without the person.
     fn erase(&self, tx: &mut Tx<'_>, user_id: &str) -> Result<(), ApiError>;
+    /// Erases what this part holds about the people of one ended activity
+    /// whose retention period has passed (`sensitive`: counselling, health
+    /// talks, legal aid, meal help, whose whole roster goes). Counts stay.
+    fn erase_event(
+        &self,
+        _tx: &mut Tx<'_>,
+        _event_id: &str,
+        _sensitive: bool,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
 }
 
 /// Every registered part, erased in registration order (register the account
@@ -67,6 +78,19 @@ impl Registry {
             doc.insert(part.section().to_owned(), part.export(conn, user_id)?);
         }
         Ok(Value::Object(doc))
+    }
+
+    /// Erases the people of one ended activity, in every part.
+    pub fn erase_event(
+        &self,
+        tx: &mut Tx<'_>,
+        event_id: &str,
+        sensitive: bool,
+    ) -> Result<(), ApiError> {
+        for part in &self.parts {
+            part.erase_event(tx, event_id, sensitive)?;
+        }
+        Ok(())
     }
 
     /// Erases `user_id` everywhere, or refuses before changing anything.

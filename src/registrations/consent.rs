@@ -14,8 +14,8 @@ use crate::events::Event;
 /// registrations keep the version they were given under.
 pub const VERSION: &str = "2026-11-24";
 
-const ZH_CN: &str = "您报名的活动（心理咨询、健康讲座、法律援助或助餐服务）会让举办机构知道您的健康、家庭或法律方面的情况，这属于敏感个人信息。我们只把您的姓名、电话和报名情况提供给举办机构用于组织本次活动；活动结束后（默认 180 天）名单会被自动删除，只保留不含个人身份的人数统计。您可以随时在“我的”中查看、导出或删除您的个人信息。";
-const EN: &str = "The activity you are signing up for (counselling, a health talk, legal aid or meal help) tells its organizer about your health, family or legal circumstances, which is sensitive personal information. We share your name, phone number and sign-up only with the organizing body, only to run this activity; the list is erased automatically after the activity (180 days by default), keeping only anonymous counts. You can see, export or delete your personal information at any time under \"Me\".";
+const ZH_CN: &str = "您报名的活动（心理咨询、健康讲座、法律援助或助餐服务）会让举办机构知道您的健康、家庭或法律方面的情况，这属于敏感个人信息。我们只把您的姓名、电话和报名情况提供给举办机构用于组织本次活动；活动结束后满服务公布的保存期限（MULIN_RETENTION_DAYS，默认 180 天），名单会被自动删除，只保留不含个人身份的人数统计。您可以随时在“我的”中查看、导出或删除您的个人信息。";
+const EN: &str = "The activity you are signing up for (counselling, a health talk, legal aid or meal help) tells its organizer about your health, family or legal circumstances, which is sensitive personal information. We share your name, phone number and sign-up only with the organizing body, only to run this activity; the list is erased automatically once the retention period the service publishes has passed after the activity (MULIN_RETENTION_DAYS, 180 days by default), keeping only anonymous counts. You can see, export or delete your personal information at any time under \"Me\".";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/consent", web::get().to(text));

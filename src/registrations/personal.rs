@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use super::{CANCELLED, Registration, seats};
+use super::{CANCELLED, Registration, WAITLISTED, seats};
 use crate::db::schema::{events, registrations};
 use crate::db::{self, DbConn, Tx};
 use crate::error::ApiError;
@@ -59,19 +59,81 @@ impl Personal for RegistrationData {
 
     fn erase(&self, tx: &mut Tx<'_>, user_id: &str) -> Result<(), ApiError> {
         let now = db::now();
+        // Upcoming sign-ups, and places on the waitlist of anything not yet
+        // over, are given up (seats freed, the waitlist promoted). A seat at
+        // an activity under way stays: it may already be checked in.
         let upcoming: Vec<String> = registrations::table
             .inner_join(events::table)
             .filter(registrations::user_id.eq(user_id))
             .filter(registrations::status.ne(CANCELLED))
-            .filter(events::starts_at.gt(now))
+            .filter(
+                events::starts_at.gt(now).or(registrations::status
+                    .eq(WAITLISTED)
+                    .and(events::ends_at.gt(now))),
+            )
             .select(registrations::id)
             .load(tx.conn())?;
         for id in upcoming {
             seats::cancel(tx, &id, user_id)?;
         }
+        // `updated_at` moves so staff phones' sync feeds pick the change up.
         diesel::update(registrations::table.filter(registrations::user_id.eq(user_id)))
-            .set(registrations::note.eq(None::<String>))
+            .set((
+                registrations::note.eq(None::<String>),
+                registrations::erased_at.eq(Some(now)),
+                registrations::updated_at.eq(now),
+            ))
             .execute(tx.conn())?;
+        Ok(())
+    }
+
+    /// Walk-ins lose their names, phones and birth years; at a sensitive
+    /// activity every person leaves the roster (user, note, who cancelled).
+    fn erase_event(
+        &self,
+        tx: &mut Tx<'_>,
+        event_id: &str,
+        sensitive: bool,
+    ) -> Result<(), ApiError> {
+        let now = db::now();
+        diesel::update(
+            registrations::table
+                .filter(registrations::event_id.eq(event_id))
+                .filter(
+                    registrations::walk_in_name
+                        .is_not_null()
+                        .or(registrations::walk_in_phone.is_not_null())
+                        .or(registrations::walk_in_birth_year.is_not_null()),
+                ),
+        )
+        .set((
+            registrations::walk_in_name.eq(None::<String>),
+            registrations::walk_in_phone.eq(None::<String>),
+            registrations::walk_in_birth_year.eq(None::<i32>),
+            registrations::erased_at.eq(Some(now)),
+            registrations::updated_at.eq(now),
+        ))
+        .execute(tx.conn())?;
+        if sensitive {
+            diesel::update(
+                registrations::table
+                    .filter(registrations::event_id.eq(event_id))
+                    .filter(
+                        registrations::user_id
+                            .is_not_null()
+                            .or(registrations::note.is_not_null())
+                            .or(registrations::cancelled_by.is_not_null()),
+                    ),
+            )
+            .set((
+                registrations::user_id.eq(None::<String>),
+                registrations::note.eq(None::<String>),
+                registrations::cancelled_by.eq(None::<String>),
+                registrations::erased_at.eq(Some(now)),
+                registrations::updated_at.eq(now),
+            ))
+            .execute(tx.conn())?;
+        }
         Ok(())
     }
 }

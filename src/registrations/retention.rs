@@ -1,7 +1,8 @@
 //! Retention (PIPL Art. 19): `MULIN_RETENTION_DAYS` (default 180) after an
-//! activity ends, a sweep on the job queue erases the names, phones and birth
-//! years of its walk-ins and, for the sensitive categories (counselling,
-//! health talks, legal aid, meal help), takes every person out of its roster.
+//! activity ends, a sweep on the job queue has every `privacy::Personal` part
+//! erase its share: the names, phones and birth years of its walk-ins and, for
+//! the sensitive categories (counselling, health talks, legal aid, meal help),
+//! every person on its roster and their feedback comments.
 //! Registrations stay as rows (party sizes, statuses) and check-ins keep
 //! their pseudonymous attendee key and age band, so counts, reports and
 //! indicators do not change; frozen reports are never touched.
@@ -10,15 +11,13 @@
 //! however many instances run) wakes every hour, erases up to 200 events per
 //! round and comes back at once while more are due.
 
-use chrono::Duration;
-use diesel::prelude::*;
-
-use crate::db::schema::registrations;
-use crate::db::{self, Db, DbConn, Tx};
+use crate::db::{self, Db, Tx};
 use crate::error::ApiError;
 use crate::events::queries as events_q;
 use crate::jobs::runner::{Handler, Outcome, Running};
 use crate::jobs::{self, Job, NewJob};
+use crate::privacy::Registry;
+use chrono::Duration;
 
 pub const SWEEP_JOB: &str = "retention.sweep";
 const SWEEP_KEY: &str = "retention.sweep";
@@ -44,52 +43,17 @@ pub fn ensure_scheduled(tx: &mut Tx<'_>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Erases the personal data of one ended event's roster.
-fn erase_event(conn: &mut DbConn, event: &crate::events::Event) -> Result<(), ApiError> {
-    let now = db::now();
-    diesel::update(
-        registrations::table
-            .filter(registrations::event_id.eq(&event.id))
-            .filter(
-                registrations::walk_in_name
-                    .is_not_null()
-                    .or(registrations::walk_in_phone.is_not_null())
-                    .or(registrations::walk_in_birth_year.is_not_null()),
-            ),
-    )
-    .set((
-        registrations::walk_in_name.eq(None::<String>),
-        registrations::walk_in_phone.eq(None::<String>),
-        registrations::walk_in_birth_year.eq(None::<i32>),
-        registrations::erased_at.eq(Some(now)),
-    ))
-    .execute(conn)?;
-    if event.is_sensitive() {
-        diesel::update(
-            registrations::table
-                .filter(registrations::event_id.eq(&event.id))
-                .filter(
-                    registrations::user_id
-                        .is_not_null()
-                        .or(registrations::note.is_not_null()),
-                ),
-        )
-        .set((
-            registrations::user_id.eq(None::<String>),
-            registrations::note.eq(None::<String>),
-            registrations::erased_at.eq(Some(now)),
-        ))
-        .execute(conn)?;
-    }
-    events_q::mark_personal_erased(conn, &event.id)
-}
-
 /// One round: returns when to run next.
-fn round(tx: &mut Tx<'_>, days: i64) -> Result<chrono::NaiveDateTime, ApiError> {
+fn round(
+    tx: &mut Tx<'_>,
+    days: i64,
+    registry: &Registry,
+) -> Result<chrono::NaiveDateTime, ApiError> {
     let now = db::now();
     let due = events_q::due_for_retention(tx, now - Duration::days(days), ROUND)?;
     for event in &due {
-        erase_event(tx, event)?;
+        registry.erase_event(tx, &event.id, event.is_sensitive())?;
+        events_q::mark_personal_erased(tx, &event.id)?;
     }
     if !due.is_empty() {
         tracing::info!(
@@ -104,19 +68,22 @@ fn round(tx: &mut Tx<'_>, days: i64) -> Result<chrono::NaiveDateTime, ApiError> 
     })
 }
 
-/// The sweep, registered with the job runner by `app`.
+/// The sweep, registered with the job runner by `app`: each part of the
+/// registry erases its share of an ended activity.
 pub struct Sweep {
     pub days: i64,
+    pub registry: Registry,
 }
 
 impl Handler for Sweep {
     fn run(&self, db: Db, job: Job) -> Running {
         let days = self.days;
+        let registry = self.registry.clone();
         Box::pin(async move {
             let claimed = job.clone();
             let result = db
                 .write(move |tx| {
-                    let next = round(tx, days)?;
+                    let next = round(tx, days, &registry)?;
                     jobs::postpone(tx, &claimed, next)
                 })
                 .await;

@@ -26,7 +26,10 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
+use crate::auth::sealed::Sealer;
+use crate::db::DbConn;
 use crate::db::schema::webhook_endpoints;
+use crate::error::ApiError;
 
 pub const ORGANIZATION: &str = "organization";
 pub const BUYER: &str = "buyer";
@@ -130,6 +133,38 @@ pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> Stri
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Seals endpoint secrets stored before sealing existed (at start-up).
+pub fn seal_stored(conn: &mut DbConn, sealer: &Sealer) -> Result<usize, ApiError> {
+    use crate::db::schema::webhook_endpoints as we;
+    let stored: Vec<(String, String, Option<String>)> = we::table
+        .select((we::id, we::secret, we::previous_secret))
+        .load(conn)?;
+    let mut sealed = 0;
+    for (id, secret, previous) in stored {
+        let previous_plain = previous.as_deref().is_some_and(|p| !Sealer::is_sealed(p));
+        if Sealer::is_sealed(&secret) && !previous_plain {
+            continue;
+        }
+        let secret = if Sealer::is_sealed(&secret) {
+            secret
+        } else {
+            sealer.seal(&secret)
+        };
+        let previous = previous.map(|p| {
+            if Sealer::is_sealed(&p) {
+                p
+            } else {
+                sealer.seal(&p)
+            }
+        });
+        diesel::update(we::table.find(&id))
+            .set((we::secret.eq(secret), we::previous_secret.eq(previous)))
+            .execute(conn)?;
+        sealed += 1;
+    }
+    Ok(sealed)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::{
     BUYER, BUYER_EVENTS, Endpoint, ORG_EVENTS, ORGANIZATION, ROTATION_OVERLAP, new_secret,
 };
 use crate::auth::CurrentUser;
+use crate::auth::sealed::Sealer;
 use crate::config::Settings;
 use crate::db::schema::webhook_endpoints;
 use crate::db::{self, Db, DbConn};
@@ -175,6 +176,7 @@ async fn checked(
 pub async fn create_for_org(
     user: CurrentUser,
     db: web::Data<Db>,
+    sealer: web::Data<Sealer>,
     settings: web::Data<Settings>,
     id: web::Path<String>,
     body: Json<NewWebhook>,
@@ -186,7 +188,7 @@ pub async fn create_for_org(
         .await?;
     let (url, events) = checked(body.into_inner(), ORG_EVENTS, &settings).await?;
     let created = db
-        .write(move |tx| create(tx, ORGANIZATION, &org_id, &user, url, events))
+        .write(move |tx| create(tx, &sealer, ORGANIZATION, &org_id, &user, url, events))
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -207,6 +209,7 @@ pub async fn create_for_org(
 pub async fn create_for_buyer(
     user: CurrentUser,
     db: web::Data<Db>,
+    sealer: web::Data<Sealer>,
     settings: web::Data<Settings>,
     id: web::Path<String>,
     body: Json<NewWebhook>,
@@ -217,7 +220,7 @@ pub async fn create_for_buyer(
         .await?;
     let (url, events) = checked(body.into_inner(), BUYER_EVENTS, &settings).await?;
     let created = db
-        .write(move |tx| create(tx, BUYER, &buyer_id, &user, url, events))
+        .write(move |tx| create(tx, &sealer, BUYER, &buyer_id, &user, url, events))
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -256,6 +259,7 @@ pub async fn list_for_buyer(
 
 fn create(
     tx: &mut DbConn,
+    sealer: &Sealer,
     owner_kind: &str,
     owner_id: &str,
     user: &CurrentUser,
@@ -282,7 +286,7 @@ fn create(
             webhook_endpoints::owner_id.eq(owner_id),
             webhook_endpoints::url.eq(&url),
             webhook_endpoints::events.eq(&events_json),
-            webhook_endpoints::secret.eq(&secret),
+            webhook_endpoints::secret.eq(sealer.seal(&secret)),
             webhook_endpoints::created_by.eq(&user.id),
             webhook_endpoints::created_at.eq(db::now()),
         ))
@@ -396,6 +400,7 @@ pub async fn delete(
 pub async fn rotate(
     user: CurrentUser,
     db: web::Data<Db>,
+    sealer: web::Data<Sealer>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let rotated = db
@@ -405,7 +410,7 @@ pub async fn rotate(
             let until = db::now() + ROTATION_OVERLAP;
             diesel::update(webhook_endpoints::table.find(&endpoint.id))
                 .set((
-                    webhook_endpoints::secret.eq(&secret),
+                    webhook_endpoints::secret.eq(sealer.seal(&secret)),
                     webhook_endpoints::previous_secret.eq(Some(&endpoint.secret)),
                     webhook_endpoints::previous_until.eq(Some(until)),
                 ))

@@ -6,6 +6,7 @@
 //! The `webhook-timestamp` is the wall clock, not the service's test clock:
 //! receivers compare it with their own clocks to refuse replays.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Endpoint, retry_after, signature, target};
+use crate::auth::sealed::Sealer;
 use crate::config::Settings;
 use crate::db::schema::{webhook_deliveries, webhook_endpoints};
 use crate::db::{self, Db};
@@ -102,14 +104,16 @@ struct Delivery {
     attempt: i32,
 }
 
-/// Handles `webhook` jobs (one delivery to one endpoint).
-pub struct Deliver(pub Sender);
+/// Handles `webhook` jobs (one delivery to one endpoint); the endpoint's
+/// secrets are stored sealed.
+pub struct Deliver(pub Sender, pub Arc<Sealer>);
 
 impl Handler for Deliver {
     fn run(&self, db: Db, job: Job) -> Running {
         let sender = self.0.clone();
+        let sealer = self.1.clone();
         Box::pin(async move {
-            match deliver(&sender, &db, job.clone()).await {
+            match deliver(&sender, &sealer, &db, job.clone()).await {
                 Ok(()) => Outcome::Completed,
                 Err(e) => Outcome::Retry {
                     at: db::now() + chrono::Duration::seconds(30),
@@ -120,7 +124,7 @@ impl Handler for Deliver {
     }
 }
 
-async fn deliver(sender: &Sender, db: &Db, job: Job) -> Result<(), ApiError> {
+async fn deliver(sender: &Sender, sealer: &Sealer, db: &Db, job: Job) -> Result<(), ApiError> {
     let DeliveryJob { delivery_id } = job.payload()?;
     let found = db
         .run(move |c| {
@@ -144,7 +148,12 @@ async fn deliver(sender: &Sender, db: &Db, job: Job) -> Result<(), ApiError> {
     let code = if endpoint.deleted_at.is_some() || endpoint.disabled_at.is_some() {
         Some(410)
     } else {
-        let secrets = endpoint.signing_secrets(now);
+        let secrets = endpoint
+            .signing_secrets(now)
+            .into_iter()
+            .map(|s| sealer.open(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         sender
             .post(
                 &endpoint.url,

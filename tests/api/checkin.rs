@@ -406,7 +406,8 @@ both_databases! {
         let old_registration = signed_up(&app, &a, &event).await;
         let old_ticket = ticket(&app, &a, &old_registration).await;
 
-        let new_kid = app.db.write(|tx| mulin::checkin::tickets::rotate(tx)).await.unwrap();
+        let sealer = mulin::auth::sealed::Sealer::new(SECRET_KEY.as_bytes());
+        let new_kid = app.db.write(move |tx| mulin::checkin::tickets::rotate(tx, &sealer)).await.unwrap();
         let keys: Value = app.get("/checkin/keys", None).await.json().await.unwrap();
         let kids: Vec<&str> = keys["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
         assert_eq!(kids.len(), 2, "{kids:?}");

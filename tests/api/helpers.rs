@@ -12,6 +12,8 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
 pub const JWT_SECRET: &str = "test-only-secret-which-is-long-enough-0123456789";
+/// The key the test servers seal stored key material under.
+pub const SECRET_KEY: &str = "mulin-tests-secret-key-0123456789abcdef";
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Runs a test body once on SQLite and once on PostgreSQL. The PostgreSQL twin
@@ -120,6 +122,7 @@ pub fn test_settings(database_url: String) -> Settings {
         listen: "127.0.0.1:0".into(),
         database_url,
         jwt_secret: Some(Secret::new(JWT_SECRET)),
+        secret_key: Some(Secret::new(SECRET_KEY)),
         auth_rate_limit: 0,
         workers: Some(2),
         pool_size: Some(10),
@@ -360,6 +363,9 @@ fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(64)
+        // Well inside the server's keep-alive, so a pooled connection is never
+        // reused just as the server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(20))
         .build()
         .expect("client")
 }
@@ -390,6 +396,7 @@ impl ChildServer {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("MULIN_LISTEN", "127.0.0.1:0")
             .env("MULIN_JWT_SECRET", JWT_SECRET)
+            .env("MULIN_SECRET_KEY", SECRET_KEY)
             .env("MULIN_AUTH_RATE_LIMIT", "0")
             .env("MULIN_WORKERS", "2")
             .env("MULIN_POOL_SIZE", "10")

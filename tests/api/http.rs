@@ -252,3 +252,61 @@ both_databases! {
         assert!(metrics.contains("mulin_http_request_duration_seconds"));
     }
 }
+
+both_databases! {
+    async fn token_bearing_answers_and_unknown_routes_are_never_kept_for_idempotency(kind) {
+        let app = TestApp::spawn(kind).await;
+        let phone = new_phone();
+        let body = json!({"phone": phone, "password": PASSWORD, "display_name": "重试的人"});
+        let first = app.request(Method::POST, "/auth/register", None).header("idempotency-key", "reg-1").json(&body).send().await.unwrap();
+        assert_eq!(first.status(), 201);
+        let again = app.request(Method::POST, "/auth/register", None).header("idempotency-key", "reg-1").json(&body).send().await.unwrap();
+        assert_problem(again, 409, "phone_taken").await;
+        let login = app.request(Method::POST, "/auth/login", None).header("idempotency-key", "login-1")
+            .json(&json!({"phone": phone, "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(login.status(), 200);
+        let nowhere = app.request(Method::POST, "/no-such-route", None).header("idempotency-key", "x-1").json(&json!({})).send().await.unwrap();
+        assert_eq!(nowhere.status(), 404);
+        let kept: i64 = app.db.run(|c| {
+            use diesel::prelude::*;
+            use mulin::db::schema::idempotency_keys;
+            Ok(idempotency_keys::table.count().get_result(c)?)
+        }).await.unwrap();
+        assert_eq!(kept, 0, "no token pair and no unknown route is stored");
+    }
+}
+
+both_databases! {
+    async fn key_material_is_stored_sealed_and_still_works(kind) {
+        let app = TestApp::spawn_with(kind, |s| {
+            s.jwt_secret = None;
+            s.webhook_allow_private = true;
+        })
+        .await;
+        let admin = app.admin().await;
+        assert_eq!(app.get("/me", Some(&admin.access)).await.status(), 200, "tokens signed with the sealed secret verify");
+        let (org, owner) = app.verified_org(&admin, "密钥测试").await;
+        let hook: Value = app.post(&format!("/organizations/{org}/webhooks"), Some(&owner.access),
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["event.published"]})).await.json().await.unwrap();
+        let shown = hook["secret"].as_str().unwrap().to_owned();
+        let rotated: Value = app.post(&format!("/webhooks/{}/rotate-secret", hook["id"].as_str().unwrap()), Some(&owner.access), json!({})).await.json().await.unwrap();
+        let shown_again = rotated["secret"].as_str().unwrap().to_owned();
+        let stored: Vec<String> = app.db.run(|c| {
+            use diesel::prelude::*;
+            use mulin::db::schema::{app_secrets, ticket_keys, webhook_endpoints};
+            let mut all: Vec<String> = app_secrets::table.filter(app_secrets::name.eq("jwt_hs256")).select(app_secrets::value).load(c)?;
+            all.extend(ticket_keys::table.select(ticket_keys::private_key).load::<String>(c)?);
+            all.extend(webhook_endpoints::table.select(webhook_endpoints::secret).load::<String>(c)?);
+            all.extend(webhook_endpoints::table.select(webhook_endpoints::previous_secret).load::<Option<String>>(c)?.into_iter().flatten());
+            Ok(all)
+        }).await.unwrap();
+        assert_eq!(stored.len(), 4, "{stored:?}");
+        for value in &stored {
+            assert!(value.starts_with("sealed:v1:"), "stored in the clear: {value}");
+            for secret in [&shown, &shown_again] {
+                let body = secret.trim_start_matches("whsec_");
+                assert!(!value.contains(body));
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod displays;
 mod events;
 mod http;
 mod live;
+mod live_access;
 mod migrations;
 mod notifications;
 mod openapi;

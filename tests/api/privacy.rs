@@ -86,6 +86,15 @@ both_databases! {
         let taiji = app.published_event(&owner, &org, 5, json!({"starts_at": minutes_from_now(30), "ends_at": minutes_from_now(90)})).await;
         ok(app.sign_up(&resident, &taiji, 1).await, 201).await;
 
+        // People signed up under one category: it cannot cross the sensitive line.
+        let patch = |event: &str, category: &str| {
+            app.request(reqwest::Method::PATCH, &format!("/events/{event}"), Some(&owner.access)).json(&json!({"category": category})).send()
+        };
+        let moved = assert_problem(patch(&taiji, "legal_aid").await.unwrap(), 422, "validation_failed").await;
+        assert_eq!(moved["errors"][0]["field"], "category", "{moved}");
+        assert_problem(patch(&session, "culture_sports").await.unwrap(), 422, "validation_failed").await;
+        assert_eq!(patch(&session, "health_talk").await.unwrap().status(), 200, "within the sensitive set is fine");
+
         let export = ok(app.get("/me/export", Some(&resident.access)).await, 200).await;
         let consents = export["consents"].as_array().unwrap();
         assert_eq!(consents.len(), 1, "{export}");
@@ -149,11 +158,33 @@ both_databases! {
         assert_eq!(gone["phone"], "");
         assert_ne!(gone["display_name"], "张建国");
 
+        // Nothing is kept on the person's own live topic, not even the
+        // cancellation the erasure caused.
+        let user_topic = format!("user:{}", resident.user_id);
+        let kept: i64 = app.db.run(move |c| {
+            use diesel::prelude::*;
+            use mulin::db::schema::live_messages;
+            Ok(live_messages::table.filter(live_messages::topic.eq(user_topic)).count().get_result(c)?)
+        }).await.unwrap();
+        assert_eq!(kept, 0);
+
         // The number may register again, as a new account.
         let again = app.register_as(&resident.phone, "张建国").await;
         assert_ne!(again.user_id, resident.user_id);
         let fresh = ok(app.get("/me/export", Some(&again.access)).await, 200).await;
         assert_eq!(fresh["registrations"], json!([]));
+    }
+}
+
+both_databases! {
+    async fn deleting_an_account_allows_ten_password_attempts_a_minute(kind) {
+        let app = TestApp::spawn(kind).await;
+        let resident = app.register("猜密码").await;
+        for _ in 0..10 {
+            assert_problem(erase(&app, &resident, "guess").await, 401, "invalid_credentials").await;
+        }
+        assert_problem(erase(&app, &resident, PASSWORD).await, 429, "rate_limited").await;
+        assert_eq!(app.get("/me", Some(&resident.access)).await.status(), 200);
     }
 }
 
@@ -259,10 +290,12 @@ both_databases! {
         let sensitive = app.published_event(&owner, &org, 10, counselling).await;
         let taiji = app.published_event(&owner, &org, 10, soon).await;
         let resident = app.register("陈美华").await;
+        let mut registrations = Vec::new();
         for event in [&sensitive, &taiji] {
             let r = ok(app.post(&format!("/events/{event}/registrations"), Some(&resident.access),
                 json!({"consent_sensitive": true, "note": "需要安静的房间"})).await, 201).await;
             ok(app.post(&format!("/events/{event}/checkins"), Some(&owner.access), json!({"registration_id": r["id"]})).await, 201).await;
+            registrations.push(r["id"].as_str().unwrap().to_owned());
             ok(app.post(&format!("/events/{event}/walk-ins"), Some(&owner.access),
                 json!({"display_name": "孙桂兰", "phone": "13911112222", "birth_year": 1948, "consent_sensitive": true})).await, 201).await;
         }
@@ -273,8 +306,24 @@ both_databases! {
         };
         let before = (attendance(sensitive.clone()).await, attendance(taiji.clone()).await);
 
+        // After the activities: feedback with a comment on each.
+        app.advance(2 * 3600).await;
+        for registration in &registrations {
+            ok(app.post(&format!("/registrations/{registration}/feedback"), Some(&resident.access),
+                json!({"score": 4, "comment": "说到了家里的难处"})).await, 201).await;
+        }
+        let comments = |event: String| {
+            let app = &app;
+            let owner = &owner;
+            async move {
+                let f = ok(app.get(&format!("/events/{event}/feedback"), Some(&owner.access)).await, 200).await;
+                (f["count"].clone(), f["comments"]["items"][0]["comment"].clone())
+            }
+        };
+        assert_eq!(comments(sensitive.clone()).await, (json!(1), json!("说到了家里的难处")));
+
         // Just before the period ends nothing is erased.
-        app.advance(90 * 60 + 29 * 86_400).await;
+        app.advance(29 * 86_400 - 30 * 60).await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(app.roster(&owner, &sensitive).await.iter().all(|r| r["erased"] == false));
 
@@ -301,8 +350,10 @@ both_databases! {
         let walk_in = taiji_roster.iter().find(|r| r["user_id"].is_null()).unwrap();
         assert_eq!(walk_in["display_name"], "");
         assert_eq!(walk_in["erased"], true);
-        // Counts stay.
+        // Counts stay; the comment at the sensitive activity goes, its score stays.
         assert_eq!((attendance(sensitive.clone()).await, attendance(taiji.clone()).await), before);
+        assert_eq!(comments(sensitive.clone()).await, (json!(1), Value::Null));
+        assert_eq!(comments(taiji.clone()).await, (json!(1), json!("说到了家里的难处")));
         // The resident's own history no longer links them to the counselling session.
         let mine = ok(app.get("/me/registrations?limit=100", Some(&resident.access)).await, 200).await;
         let events: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|r| r["event_id"].as_str().unwrap()).collect();

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::unique_as;
 use crate::db::schema::{bid_scores, bids, project_evaluators};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
 use crate::http::pagination::Page;
 use crate::projects::{Bid, BidScore, LIVE_BID, WITHDRAWN_BID};
@@ -140,12 +140,16 @@ pub fn add_evaluator(
     Ok(())
 }
 
+/// Removes an evaluator; their open sockets drop the project's topic.
 pub fn remove_evaluator(
-    conn: &mut DbConn,
+    tx: &mut Tx<'_>,
     project_id: &str,
     user_id: &str,
 ) -> Result<usize, ApiError> {
-    Ok(diesel::delete(project_evaluators::table.find((project_id, user_id))).execute(conn)?)
+    let removed =
+        diesel::delete(project_evaluators::table.find((project_id, user_id))).execute(tx.conn())?;
+    crate::auth::sessions::access_changed(tx, user_id);
+    Ok(removed)
 }
 
 /// The projects `user_id` evaluates, for `/me`.

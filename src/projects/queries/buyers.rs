@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::unique_as;
 use crate::db::schema::{buyer_members, buyers};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
 use crate::http::pagination::Page;
 use crate::projects::Buyer;
@@ -69,12 +69,16 @@ pub fn add_buyer_member(conn: &mut DbConn, buyer_id: &str, user_id: &str) -> Res
     Ok(())
 }
 
+/// Removes a buyer's staff member; their open sockets check their topics again.
 pub fn remove_buyer_member(
-    conn: &mut DbConn,
+    tx: &mut Tx<'_>,
     buyer_id: &str,
     user_id: &str,
 ) -> Result<usize, ApiError> {
-    Ok(diesel::delete(buyer_members::table.find((buyer_id, user_id))).execute(conn)?)
+    let removed =
+        diesel::delete(buyer_members::table.find((buyer_id, user_id))).execute(tx.conn())?;
+    crate::auth::sessions::access_changed(tx, user_id);
+    Ok(removed)
 }
 
 /// `(buyer id, buyer name)` of every buyer `user_id` staffs, for `/me`.

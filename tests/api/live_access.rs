@@ -1,0 +1,149 @@
+//! Live access ends when the right to it ends: logout, a revoked session, a
+//! lost membership and the access token's expiry, on the socket itself.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::both_databases;
+use crate::helpers::*;
+use crate::live::{Socket, connect, next, subscribe};
+
+/// The close code the socket ends with, within `secs` seconds; text frames
+/// before it are returned too.
+async fn closed(socket: &mut Socket, secs: u64) -> (Option<u16>, Vec<Value>) {
+    let mut frames = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(secs), socket.next())
+            .await
+            .expect("closed in time")
+        {
+            Some(Ok(Message::Close(frame))) => return (frame.map(|f| u16::from(f.code)), frames),
+            Some(Ok(Message::Text(text))) => frames.push(serde_json::from_str(&text).unwrap()),
+            Some(Ok(_)) => {}
+            _ => return (None, frames),
+        }
+    }
+}
+
+async fn op(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+both_databases! {
+    async fn logout_and_a_reused_refresh_token_close_the_sessions_sockets(kind) {
+        let app = TestApp::spawn(kind).await;
+        let resident = app.register("退出的人").await;
+        let mut socket = connect(&app, Some(&resident.access)).await;
+        assert_eq!(subscribe(&mut socket, "me", None).await["op"], "subscribed");
+        let res = app.post("/auth/logout", Some(&resident.access), json!({"refresh_token": resident.refresh})).await;
+        assert_eq!(res.status(), 204);
+        assert_eq!(closed(&mut socket, 5).await.0, Some(4001));
+
+        let other = app.register("被盗的令牌").await;
+        let mut socket = connect(&app, Some(&other.access)).await;
+        assert_eq!(subscribe(&mut socket, "me", None).await["op"], "subscribed");
+        assert_eq!(app.post("/auth/refresh", None, json!({"refresh_token": other.refresh})).await.status(), 200);
+        let reused = app.post("/auth/refresh", None, json!({"refresh_token": other.refresh})).await;
+        assert_problem(reused, 401, "refresh_token_reused").await;
+        assert_eq!(closed(&mut socket, 5).await.0, Some(4001));
+    }
+}
+
+both_databases! {
+    async fn a_removed_staff_member_loses_the_organizations_topic_at_once(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "直播权限").await;
+        let staff = app.register("临时工作人员").await;
+        let res = app.post(&format!("/organizations/{org}/members"), Some(&owner.access), json!({"phone": staff.phone, "role": "staff"})).await;
+        assert!(res.status().is_success());
+        let event = app.published_event(&owner, &org, 5, json!({})).await;
+
+        // One socket holds the org topic and `me`; the other only the org topic.
+        let mut both = connect(&app, Some(&staff.access)).await;
+        assert_eq!(subscribe(&mut both, &format!("org:{org}"), None).await["op"], "subscribed");
+        assert_eq!(subscribe(&mut both, "me", None).await["op"], "subscribed");
+        let mut only_org = connect(&app, Some(&staff.access)).await;
+        assert_eq!(subscribe(&mut only_org, &format!("org:{org}"), None).await["op"], "subscribed");
+
+        let res = app.delete(&format!("/organizations/{org}/members/{}", staff.user_id), Some(&owner.access)).await;
+        assert_eq!(res.status(), 204);
+        let dropped = next(&mut both).await;
+        assert_eq!(dropped, json!({"op": "error", "code": "forbidden", "topic": format!("org:{org}")}));
+        let (code, frames) = closed(&mut only_org, 5).await;
+        assert_eq!(code, Some(4003), "nothing the socket held is left: {frames:?}");
+        assert!(frames.iter().any(|f| f["code"] == "forbidden"), "{frames:?}");
+
+        // The next sign-up does not reach the removed staff member.
+        let resident = app.register("报名者").await;
+        assert_eq!(app.sign_up(&resident, &event, 1).await.status(), 201);
+        op(&mut both, json!({"op": "ping"})).await;
+        assert_eq!(next(&mut both).await["op"], "pong", "no registration.created before the pong");
+    }
+}
+
+both_databases! {
+    async fn a_socket_closes_when_its_access_token_expires_unless_it_sends_a_fresh_one(kind) {
+        let app = TestApp::spawn_with(kind, |s| s.access_token_ttl_secs = 3).await;
+        let resident = app.register("过期的令牌").await;
+        let mut lapsing = connect(&app, Some(&resident.access)).await;
+        let mut renewed = connect(&app, Some(&resident.access)).await;
+        assert_eq!(subscribe(&mut renewed, "me", None).await["op"], "subscribed");
+
+        // A second later, so the fresh token's expiry is later by whole seconds.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let pair: Value = app.post("/auth/refresh", None, json!({"refresh_token": resident.refresh})).await.json().await.unwrap();
+        op(&mut renewed, json!({"op": "auth", "token": pair["access_token"]})).await;
+        let answer = next(&mut renewed).await;
+        assert_eq!(answer["op"], "authenticated", "{answer}");
+        // Another person's token is refused and changes nothing.
+        let stranger = app.register("别人").await;
+        op(&mut renewed, json!({"op": "auth", "token": stranger.access})).await;
+        assert_eq!(next(&mut renewed).await["code"], "unauthenticated");
+
+        assert_eq!(closed(&mut lapsing, 6).await.0, Some(4001), "the first token expired");
+        // The renewed socket outlived the first token, and lapses with the second.
+        op(&mut renewed, json!({"op": "ping"})).await;
+        assert_eq!(next(&mut renewed).await["op"], "pong");
+        assert_eq!(closed(&mut renewed, 6).await.0, Some(4001));
+    }
+}
+
+both_databases! {
+    async fn anonymous_sockets_are_limited_per_address_and_in_subscribes(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "公开看板").await;
+        let event = app.published_event(&owner, &org, 5, json!({})).await;
+        let mut sockets = Vec::new();
+        for _ in 0..20 {
+            sockets.push(connect(&app, None).await);
+        }
+        let url = format!("{}/api/v1/live", app.address.replace("http://", "ws://"));
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+            other => panic!("a 21st anonymous socket was not refused: {:?}", other.map(|r| r.1.status())),
+        }
+        // Signed-in callers are counted apart.
+        let resident = app.register("看板旁的人").await;
+        let _mine = connect(&app, Some(&resident.access)).await;
+
+        let socket = &mut sockets[0];
+        for _ in 0..30 {
+            op(socket, json!({"op": "subscribe", "topic": format!("event:{event}")})).await;
+            assert_eq!(next(socket).await["op"], "subscribed");
+        }
+        op(socket, json!({"op": "subscribe", "topic": format!("event:{event}")})).await;
+        assert_eq!(next(socket).await, json!({"op": "error", "code": "rate_limited", "topic": format!("event:{event}")}));
+        // Closing one frees its place.
+        drop(sockets.pop());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        connect(&app, None).await;
+    }
+}
