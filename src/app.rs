@@ -305,6 +305,7 @@ impl Application {
                 .wrap(from_fn(etag::etag))
                 .wrap(from_fn(idempotency::idempotency))
                 .wrap(from_fn(extract::reject_oversized))
+                .wrap(from_fn(crate::auth::extractors::authenticate_request))
                 .wrap(from_fn(crate::displays::display_scope))
                 .wrap(Compress::default())
                 .wrap(from_fn(metrics::record))

@@ -1,11 +1,19 @@
 //! `CurrentUser`: the caller behind a valid access token whose session is still
 //! live. `MaybeUser`: the same, or nobody when no token was sent.
+//!
+//! [`authenticate_request`] checks a request's token once, before anything
+//! else reads it, on every route: a garbage, expired or revoked token is `401`
+//! even on a public route (a client must learn to refresh, not be served as
+//! anonymous). The caller it finds is kept in the request for the extractors.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::sessions;
@@ -76,11 +84,40 @@ async fn authenticate(
     })
 }
 
+/// Middleware: a request that carries `Authorization: Bearer` is
+/// authenticated here, once. A display token passes through (its routes check
+/// it); any other token must be a live access token, else `401`.
+pub async fn authenticate_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Pending { token, keys, db } = Pending::of(req.request());
+    if let Some(token) = token {
+        let token = token?;
+        let is_display = keys
+            .as_ref()
+            .is_some_and(|k| k.verify_display(&token).is_ok());
+        if !is_display {
+            let user = authenticate(token, keys, db).await?;
+            req.extensions_mut().insert(user);
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The caller the middleware found, if it ran.
+fn authenticated(req: &HttpRequest) -> Option<CurrentUser> {
+    req.extensions().get::<CurrentUser>().cloned()
+}
+
 impl FromRequest for CurrentUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(user) = authenticated(req) {
+            return Box::pin(async move { Ok(user) });
+        }
         let Pending { token, keys, db } = Pending::of(req);
         Box::pin(async move {
             let token = token.ok_or(ApiError::from(Code::Unauthenticated))??;
@@ -99,6 +136,9 @@ impl FromRequest for MaybeUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(user) = authenticated(req) {
+            return Box::pin(async move { Ok(MaybeUser(Some(user))) });
+        }
         let Pending { token, keys, db } = Pending::of(req);
         Box::pin(async move {
             match token {

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::WALK_IN;
 use super::queries::{self, Outcome, Scan};
-use super::routes::{CheckinResult, device, registration_view};
+use super::routes::{CheckinResult, attendee, device, registration_view};
 use crate::accounts::Phone;
 use crate::auth::CurrentUser;
 use crate::db::{self, Db};
@@ -67,7 +67,7 @@ pub async fn walk_in(
     let device_id = device(body.device_id.as_deref())?;
     let force = body.r#override.unwrap_or(false);
     let consent_sensitive = body.consent_sensitive.unwrap_or(false);
-    let (checkin, registration) = db
+    let (checkin, registration, attendee) = db
         .write(move |c| {
             let access = event_access::load(c, &event_id, Some(&user), Need::Staff, true)?;
             let event = access.event.clone();
@@ -104,7 +104,8 @@ pub async fn walk_in(
                 },
             )? {
                 Outcome::Ok(checkin, registration) => {
-                    Ok((checkin, registration_view(c, *registration)?))
+                    let attendee = attendee(c, &registration.id)?;
+                    Ok((checkin, registration_view(c, *registration)?, attendee))
                 }
                 other => Err(ApiError::internal(format!(
                     "walk-in check-in ended as {}",
@@ -117,6 +118,7 @@ pub async fn walk_in(
         result: "ok".into(),
         checkin: checkin.into(),
         registration: Some(registration),
+        attendee,
     }))
 }
 

@@ -163,12 +163,14 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
                     checkins::offline.eq(true),
                 ))
                 .execute(conn.conn())?;
+            // Their answer stays `ok` (a re-upload replays it); the conflict
+            // is marked for the anomalies list and the reports.
             diesel::update(
                 checkin_scans::table
                     .filter(checkin_scans::checkin_id.eq(&existing.id))
                     .filter(checkin_scans::result.eq("ok")),
             )
-            .set(checkin_scans::result.eq("already_checked_in"))
+            .set(checkin_scans::superseded.eq(true))
             .execute(conn.conn())?;
             audit(conn, &existing, "superseded", scan.actor)?;
             audit(conn, &earlier, "created", scan.actor)?;
@@ -402,7 +404,11 @@ pub fn offline_conflicts(conn: &mut DbConn, event_ids: &[String]) -> Result<i64,
                 .eq(checkin_scans::registration_id)),
         )
         .filter(checkin_scans::event_id.eq_any(event_ids))
-        .filter(checkin_scans::result.eq("already_checked_in"))
+        .filter(
+            checkin_scans::result
+                .eq("already_checked_in")
+                .or(checkin_scans::superseded.eq(true)),
+        )
         .select((
             checkin_scans::device_id,
             checkins::device_id.nullable().assume_not_null().nullable(),

@@ -15,7 +15,7 @@ use crate::events::access::{self as event_access, Need};
 use crate::events::queries as events;
 use crate::http::extract::Guarded;
 use crate::http::json::Json;
-use crate::registrations::{EventSummary, Registration, RegistrationView};
+use crate::registrations::{EventSummary, Registration, RegistrationView, roster};
 use crate::validate::text;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -47,6 +47,30 @@ pub struct CheckinResult {
     pub result: String,
     pub checkin: CheckinView,
     pub registration: Option<RegistrationView>,
+    /// Who was checked in, for the door (staff only): on first scans, repeat
+    /// scans and walk-ins alike.
+    pub attendee: Option<Attendee>,
+}
+
+/// The person at the door, so the volunteer can greet them by name and notice
+/// the wrong person holding a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attendee {
+    #[schema(example = "赵秀英")]
+    pub display_name: String,
+    /// The last four digits of their phone, if one is known.
+    #[schema(example = "5678")]
+    pub phone_last4: Option<String>,
+}
+
+/// The attendee of a registration, for a check-in answer.
+pub fn attendee(c: &mut DbConn, registration_id: &str) -> Result<Option<Attendee>, ApiError> {
+    Ok(
+        roster::who(c, registration_id)?.map(|(display_name, phone_last4)| Attendee {
+            display_name,
+            phone_last4,
+        }),
+    )
 }
 
 /// The registration a ticket or id names, or the scan's refusal code.
@@ -117,18 +141,22 @@ pub async fn check_in(
                 body.ticket.as_deref(),
                 body.registration_id.as_deref(),
             )??;
-            let repeat = queries::repeat_scan(c, &access.event, &registration_id)?;
+            let repeat = match queries::repeat_scan(c, &access.event, &registration_id)? {
+                Some(checkin) => Some((checkin, attendee(c, &registration_id)?)),
+                None => None,
+            };
             Ok((registration_id, method, repeat))
         })
         .await?;
-    if let Some(checkin) = repeat {
+    if let Some((checkin, attendee)) = repeat {
         return Ok(HttpResponse::Ok().json(CheckinResult {
             result: "already_checked_in".into(),
             checkin: checkin.into(),
             registration: None,
+            attendee,
         }));
     }
-    let (outcome, view) = db
+    let outcome = db
         .write(move |c| {
             let event = events::lock(c, &event_id)?;
             let outcome = queries::apply(
@@ -148,19 +176,23 @@ pub async fn check_in(
                 Outcome::Ok(_, r) => Some(registration_view(c, (**r).clone())?),
                 _ => None,
             };
-            Ok((outcome, view))
+            let attendee = attendee(c, &registration_id)?;
+            Ok((outcome, view, attendee))
         })
         .await?;
+    let (outcome, view, attendee) = outcome;
     match outcome {
         Outcome::Ok(checkin, _) => Ok(HttpResponse::Created().json(CheckinResult {
             result: "ok".into(),
             checkin: checkin.into(),
             registration: view,
+            attendee,
         })),
         Outcome::Already(checkin) => Ok(HttpResponse::Ok().json(CheckinResult {
             result: "already_checked_in".into(),
             checkin: checkin.into(),
             registration: None,
+            attendee,
         })),
         Outcome::Refused(code) => Err(code.into()),
     }

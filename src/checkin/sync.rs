@@ -236,6 +236,7 @@ pub async fn anomalies(
         String,
         Option<String>,
         String,
+        bool,
         NaiveDateTime,
         NaiveDateTime,
         Option<String>,
@@ -251,7 +252,11 @@ pub async fn anomalies(
                         .eq(checkin_scans::registration_id)),
                 )
                 .filter(checkin_scans::event_id.eq(&event_id))
-                .filter(checkin_scans::result.ne("ok"))
+                .filter(
+                    checkin_scans::result
+                        .ne("ok")
+                        .or(checkin_scans::superseded.eq(true)),
+                )
                 .order((
                     checkin_scans::received_at.asc(),
                     checkin_scans::scan_id.asc(),
@@ -261,6 +266,7 @@ pub async fn anomalies(
                     checkin_scans::scan_id,
                     checkin_scans::registration_id,
                     checkin_scans::result,
+                    checkin_scans::superseded,
                     checkin_scans::scanned_at,
                     checkin_scans::received_at,
                     checkins::device_id.nullable().assume_not_null().nullable(),
@@ -277,6 +283,7 @@ pub async fn anomalies(
                 scan_id,
                 registration_id,
                 result,
+                superseded,
                 scanned_at,
                 received_at,
                 counted_device,
@@ -285,7 +292,13 @@ pub async fn anomalies(
                 device_id,
                 scan_id,
                 registration_id,
-                result,
+                // A counted scan another phone's earlier scan replaced: the
+                // phone was told `ok`, and that answer is kept for replays.
+                result: if superseded {
+                    "already_checked_in".to_owned()
+                } else {
+                    result
+                },
                 scanned_at: scanned_at.and_utc(),
                 received_at: received_at.and_utc(),
                 counted_device_id: counted_device,

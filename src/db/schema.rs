@@ -214,6 +214,7 @@ diesel::table! {
         checkin_id -> Nullable<Text>,
         scanned_at -> Timestamp,
         received_at -> Timestamp,
+        superseded -> Bool,
     }
 }
 

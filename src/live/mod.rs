@@ -14,6 +14,7 @@
 pub mod gauges;
 pub mod hub;
 pub mod listener;
+pub mod ops;
 pub mod outbox;
 pub mod personal;
 pub mod sequencer;

@@ -4,7 +4,6 @@
 //! One task per connection selects over the client's frames, its bounded
 //! outgoing queue, a heartbeat, and a kill signal from the hub.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,8 +13,9 @@ use actix_ws::{CloseCode, CloseReason, Message};
 use tokio::sync::mpsc;
 
 use super::hub::{Command, GOING_AWAY, HubHandle, Kill, Peer, QUEUE, REVOKED, SESSION_ENDED};
-use super::topics::{Policies, Topic, Viewer, display_control};
-use super::{ClientMsg, ServerMsg, outbox};
+use super::ops::{Caller, Subscriptions, handle_text, recheck};
+use super::topics::{Policies, Viewer, display_control};
+use super::{ServerMsg, outbox};
 use crate::auth::CurrentUser;
 use crate::auth::sessions;
 use crate::auth::tokens::TokenKeys;
@@ -26,51 +26,14 @@ use crate::http::client::client_address;
 pub const PROTOCOL: &str = "mulin.v1";
 const BEARER_PROTOCOL: &str = "mulin.bearer.";
 pub const MAX_FRAME: usize = 64 * 1024;
-pub const MAX_SUBSCRIPTIONS: usize = 100;
 /// Anonymous sockets one client address may hold on one instance.
 pub const ANONYMOUS_PER_ADDRESS: usize = 20;
-/// Subscribes an anonymous socket may send a minute (each costs reads).
-pub const ANONYMOUS_SUBSCRIBES_PER_MINUTE: u32 = 30;
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENT_FOR: Duration = Duration::from_secs(60);
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/live", web::get().to(live));
-}
-
-/// Who is connected.
-#[derive(Clone, Debug, Default)]
-struct Caller {
-    viewer: Viewer,
-    /// A hall screen's display id.
-    display_id: Option<String>,
-    /// When the user's access token expires (seconds since the epoch): the
-    /// socket closes with 4001 then, unless an `auth` op brought a fresh one.
-    expires_at: Option<i64>,
-    /// Anonymous callers: subscribes in the current minute.
-    subscribes: (Option<Instant>, u32),
-}
-
-impl Caller {
-    /// Counts a subscribe; false when an anonymous caller is over its budget.
-    fn may_subscribe(&mut self) -> bool {
-        if self.viewer.user.is_some() || self.display_id.is_some() {
-            return true;
-        }
-        let now = Instant::now();
-        let (start, n) = &mut self.subscribes;
-        if start.is_none_or(|s| now.duration_since(s) >= Duration::from_secs(60)) {
-            *start = Some(now);
-            *n = 0;
-        }
-        *n += 1;
-        *n <= ANONYMOUS_SUBSCRIBES_PER_MINUTE
-    }
-
-    fn user_id(&self) -> Option<&str> {
-        self.viewer.user.as_ref().map(|u| u.id.as_str())
-    }
 }
 
 fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
@@ -209,41 +172,6 @@ pub async fn live(
     Ok(response)
 }
 
-/// Checks the topic's policy and reads its snapshot and current `seq`.
-async fn snapshot(
-    db: &Db,
-    policies: &Policies,
-    caller: &Caller,
-    topic: &Topic,
-) -> Result<(String, i64, serde_json::Value), &'static str> {
-    let key = topic
-        .key(caller.user_id())
-        .ok_or(Code::Forbidden.as_str())?;
-    let policy = match topic {
-        Topic::Me => None,
-        Topic::Scoped { prefix, .. } => Some(policies.policy(prefix).ok_or("unknown_topic")?),
-    };
-    let (topic, viewer, key2) = (topic.clone(), caller.viewer.clone(), key.clone());
-    let result = db
-        .run(move |c| {
-            // The `seq` first, then the snapshot: a commit between the two is
-            // both in the snapshot and delivered after it (counts are states,
-            // so seeing one twice is harmless); the other order would lose it.
-            let seq = outbox::last_seq(c, &key2)?;
-            let snapshot = match (&topic, policy) {
-                (Topic::Scoped { id, .. }, Some(policy)) => policy.snapshot(c, &viewer, id)?,
-                _ => serde_json::json!({}),
-            };
-            Ok((seq, snapshot))
-        })
-        .await;
-    match result {
-        Ok((seq, snapshot)) => Ok((key, seq, snapshot)),
-        Err(ApiError::Problem(code)) => Err(code.as_str()),
-        Err(_) => Err(Code::Internal.as_str()),
-    }
-}
-
 /// Resolves when the access token expires (never for anonymous callers and
 /// displays).
 async fn expiry(expires_at: Option<i64>) {
@@ -255,9 +183,6 @@ async fn expiry(expires_at: Option<i64>) {
         None => std::future::pending().await,
     }
 }
-
-/// What the socket holds: topic key → (topic, the name the client used).
-type Subscriptions = HashMap<String, (Topic, String)>;
 
 #[allow(clippy::too_many_lines)]
 async fn run(
@@ -398,207 +323,5 @@ fn reason(code: u16) -> CloseReason {
             code: CloseCode::Other(other),
             description: None,
         },
-    }
-}
-
-/// Checks every topic the socket holds again (the person lost some access):
-/// those no longer allowed are dropped with an `error` `forbidden` frame.
-/// Returns the frames to send, and whether nothing the socket held is left.
-async fn recheck(
-    db: &Db,
-    policies: &Policies,
-    caller: &Caller,
-    hub: &HubHandle,
-    peer: &Peer,
-    subscriptions: &mut Subscriptions,
-) -> (Vec<String>, bool) {
-    let held: Vec<(String, (Topic, String))> = subscriptions
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut frames = Vec::new();
-    for (key, (topic, label)) in held {
-        if topic == Topic::Me {
-            continue;
-        }
-        match snapshot(db, policies, caller, &topic).await {
-            Ok(_) => {}
-            // The database is away: keep the topic, the next change tells.
-            Err(code) if code == Code::Internal.as_str() => {}
-            Err(_) => {
-                subscriptions.remove(&key);
-                let _ = hub
-                    .commands
-                    .send(Command::Unsubscribe {
-                        peer_id: peer.id,
-                        key,
-                    })
-                    .await;
-                frames.push(
-                    ServerMsg::Error {
-                        code: Code::Forbidden.as_str(),
-                        topic: Some(&label),
-                    }
-                    .text(),
-                );
-            }
-        }
-    }
-    let none_left = !frames.is_empty() && subscriptions.is_empty();
-    (frames, none_left)
-}
-
-/// `auth`: a fresh access token of the same session keeps the socket open
-/// past the current token's expiry.
-async fn reauthenticate(db: &Db, keys: &TokenKeys, caller: &mut Caller, token: &str) -> String {
-    let refused = || {
-        ServerMsg::Error {
-            code: Code::Unauthenticated.as_str(),
-            topic: None,
-        }
-        .text()
-    };
-    let Some(user) = caller.viewer.user.clone() else {
-        return refused();
-    };
-    let Ok(claims) = keys.verify_access(token) else {
-        return refused();
-    };
-    if claims.sub != user.id || claims.sid != user.session_id {
-        return refused();
-    }
-    let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
-    match db.run(move |c| sessions::live_user(c, &sid, &sub)).await {
-        Ok(Some(_)) => {
-            caller.expires_at = Some(claims.exp);
-            ServerMsg::Authenticated {
-                expires_at: claims.exp,
-            }
-            .text()
-        }
-        _ => refused(),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn handle_text(
-    text: &str,
-    caller: &mut Caller,
-    keys: &TokenKeys,
-    hub: &HubHandle,
-    db: &Db,
-    policies: &Policies,
-    peer: &Peer,
-    subscriptions: &mut Subscriptions,
-) -> Option<String> {
-    let Ok(message) = serde_json::from_str::<ClientMsg>(text) else {
-        return Some(
-            ServerMsg::Error {
-                code: "invalid_message",
-                topic: None,
-            }
-            .text(),
-        );
-    };
-    match message {
-        ClientMsg::Ping => Some(ServerMsg::Pong.text()),
-        ClientMsg::Auth { token } => Some(reauthenticate(db, keys, caller, &token).await),
-        ClientMsg::Unsubscribe { topic } => {
-            let key = Topic::parse(&topic).and_then(|t| t.key(caller.user_id()));
-            if let Some(key) = key {
-                subscriptions.remove(&key);
-                let _ = hub
-                    .commands
-                    .send(Command::Unsubscribe {
-                        peer_id: peer.id,
-                        key,
-                    })
-                    .await;
-            }
-            Some(ServerMsg::Unsubscribed { topic: &topic }.text())
-        }
-        ClientMsg::Subscribe { topic, since } => {
-            if !caller.may_subscribe() {
-                return Some(
-                    ServerMsg::Error {
-                        code: Code::RateLimited.as_str(),
-                        topic: Some(&topic),
-                    }
-                    .text(),
-                );
-            }
-            let Some(parsed) = Topic::parse(&topic) else {
-                return Some(
-                    ServerMsg::Error {
-                        code: "unknown_topic",
-                        topic: Some(&topic),
-                    }
-                    .text(),
-                );
-            };
-            if let Some(centre) = &caller.viewer.display_centre {
-                let own = Topic::Scoped {
-                    prefix: "centre".into(),
-                    id: centre.clone(),
-                };
-                if parsed != own {
-                    return Some(
-                        ServerMsg::Error {
-                            code: "forbidden",
-                            topic: Some(&topic),
-                        }
-                        .text(),
-                    );
-                }
-            }
-            if parsed == Topic::Me && caller.user_id().is_none() {
-                return Some(
-                    ServerMsg::Error {
-                        code: "unauthenticated",
-                        topic: Some(&topic),
-                    }
-                    .text(),
-                );
-            }
-            if subscriptions.len() >= MAX_SUBSCRIPTIONS {
-                return Some(
-                    ServerMsg::Error {
-                        code: "too_many_subscriptions",
-                        topic: Some(&topic),
-                    }
-                    .text(),
-                );
-            }
-            match snapshot(db, policies, caller, &parsed).await {
-                Err(code) => Some(
-                    ServerMsg::Error {
-                        code,
-                        topic: Some(&topic),
-                    }
-                    .text(),
-                ),
-                Ok((key, current, snapshot)) => {
-                    subscriptions.insert(key.clone(), (parsed.clone(), topic.clone()));
-                    let command = Command::Subscribe {
-                        peer: peer.clone(),
-                        key,
-                        label: topic,
-                        since,
-                        current,
-                        snapshot,
-                    };
-                    if hub.commands.send(command).await.is_err() {
-                        return Some(
-                            ServerMsg::Error {
-                                code: "internal",
-                                topic: None,
-                            }
-                            .text(),
-                        );
-                    }
-                    None
-                }
-            }
-        }
     }
 }

@@ -209,3 +209,51 @@ pub fn to_csv(entries: &[RosterEntry]) -> Result<Vec<u8>, ApiError> {
         }),
     )
 }
+
+/// (account name, walk-in name, account phone, walk-in phone, account erased)
+type WhoRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
+
+/// Who a registration is, as the door phone greets them: the name, and the
+/// last four digits of the phone (`None` for an erased person's number).
+pub fn who(
+    conn: &mut DbConn,
+    registration_id: &str,
+) -> Result<Option<(String, Option<String>)>, ApiError> {
+    let row: Option<WhoRow> = registrations::table
+        .left_join(users::table)
+        .filter(registrations::id.eq(registration_id))
+        .select((
+            users::display_name.nullable(),
+            registrations::walk_in_name,
+            users::phone.nullable(),
+            registrations::walk_in_phone,
+            users::erased_at.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(
+        row.map(|(name, walk_in_name, phone, walk_in_phone, erased)| {
+            let phone = if erased.is_some() {
+                None
+            } else {
+                phone.or(walk_in_phone)
+            };
+            let last4 = phone.map(|p| {
+                p.chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect()
+            });
+            (name.or(walk_in_name).unwrap_or_default(), last4)
+        }),
+    )
+}

@@ -263,3 +263,40 @@ both_databases! {
         assert_eq!(me["is_admin"], false);
     }
 }
+
+both_databases! {
+    async fn a_bad_token_is_refused_even_on_a_public_route(kind) {
+        let app = TestApp::spawn(kind).await;
+        let resident = app.register("令牌检查").await;
+        assert_eq!(app.get("/events", None).await.status(), 200, "anonymous is fine");
+        assert_eq!(app.get("/events", Some(&resident.access)).await.status(), 200);
+        assert_problem(app.get("/events", Some("not-a-token")).await, 401, "unauthenticated").await;
+        let res = app.post("/auth/logout", Some(&resident.access), serde_json::json!({"refresh_token": resident.refresh})).await;
+        assert_eq!(res.status(), 204);
+        assert_problem(app.get("/events", Some(&resident.access)).await, 401, "unauthenticated").await;
+        let malformed = app.client.get(app.url("/events")).header("authorization", "Basic abc").send().await.unwrap();
+        assert_problem(malformed, 401, "unauthenticated").await;
+    }
+}
+
+both_databases! {
+    async fn behind_trusted_proxies_the_client_is_the_rightmost_untrusted_hop(kind) {
+        let app = TestApp::spawn_with(kind, |s| {
+            s.auth_rate_limit = 2;
+            s.behind_proxy = true;
+            s.trusted_proxies = Some("127.0.0.1, 10.0.0.0/8".into());
+        })
+        .await;
+        let login = |forwarded: &'static str| {
+            app.client.post(app.url("/auth/login")).header("x-forwarded-for", forwarded)
+                .json(&json!({"phone": new_phone(), "password": "whatever1"})).send()
+        };
+        // The client writes whatever it likes on the left; the hop our proxy
+        // (10.0.0.7) saw is 203.0.113.9, and that is who is counted.
+        assert_eq!(login("1.1.1.1, 203.0.113.9, 10.0.0.7").await.unwrap().status(), 401);
+        assert_eq!(login("2.2.2.2, 203.0.113.9, 10.0.0.7").await.unwrap().status(), 401);
+        assert_problem(login("3.3.3.3, 203.0.113.9, 10.0.0.7").await.unwrap(), 429, "rate_limited").await;
+        // Another client behind the same proxy has its own window.
+        assert_eq!(login("203.0.113.10, 10.0.0.7").await.unwrap().status(), 401);
+    }
+}

@@ -212,6 +212,7 @@ both_databases! {
             app.post(&batch_path, Some(&owner.access), json!({"device_id": device, "scans": [{"scan_id": "x1", "ticket": token, "scanned_at": at}]}))
         };
         // The later scan is uploaded first…
+        let late_again = late.clone();
         let b: Value = upload("phone-B", late).await.json().await.unwrap();
         assert_eq!(b["results"][0]["result"], "ok");
         // …then the earlier one arrives and wins.
@@ -223,6 +224,9 @@ both_databases! {
         let at: chrono::DateTime<chrono::Utc> = roster[0]["checked_in_at"].as_str().unwrap().parse().unwrap();
         let early_at: chrono::DateTime<chrono::Utc> = early.parse().unwrap();
         assert!((at - early_at).num_milliseconds().abs() < 1, "the earliest scan counts");
+        // Phone B uploads its unchanged batch again: its first answer is replayed.
+        let again: Value = upload("phone-B", late_again).await.json().await.unwrap();
+        assert_eq!(again, b, "the same results, whatever arrived meanwhile");
         let anomalies: Value = app.get(&format!("/events/{event}/checkin/anomalies"), Some(&owner.access)).await.json().await.unwrap();
         let items = anomalies["items"].as_array().unwrap();
         assert_eq!(items.len(), 1, "{anomalies}");
@@ -466,5 +470,27 @@ both_databases! {
         assert_eq!(res.json::<Value>().await.unwrap()["status"], "waitlisted", "two seats, two confirmed: the third waits");
         let e = app.event(&event).await;
         assert_eq!((e["confirmed_count"].as_i64(), e["capacity"].as_i64()), (Some(2), Some(2)));
+    }
+}
+
+both_databases! {
+    async fn every_check_in_answer_names_the_person_for_the_door(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "门口问候").await;
+        let event = event_soon(&app, &owner, &org, 10, json!({})).await;
+        let resident = app.register("赵秀英").await;
+        let registration = signed_up(&app, &resident, &event).await;
+        let last4 = resident.phone[resident.phone.len() - 4..].to_owned();
+        let first = scan(&app, &owner, &event, json!({"registration_id": registration})).await;
+        assert_eq!(first.status(), 201);
+        let first: Value = first.json().await.unwrap();
+        assert_eq!(first["attendee"], json!({"display_name": "赵秀英", "phone_last4": last4}));
+        let again: Value = scan(&app, &owner, &event, json!({"registration_id": registration})).await.json().await.unwrap();
+        assert_eq!(again["result"], "already_checked_in");
+        assert_eq!(again["attendee"]["display_name"], "赵秀英");
+        let walk_in: Value = app.post(&format!("/events/{event}/walk-ins"), Some(&owner.access),
+            json!({"display_name": "钱大爷", "phone": "13812345678"})).await.json().await.unwrap();
+        assert_eq!(walk_in["attendee"], json!({"display_name": "钱大爷", "phone_last4": "5678"}));
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE checkin_scans DROP COLUMN superseded;
