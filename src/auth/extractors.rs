@@ -91,15 +91,34 @@ pub async fn authenticate_request(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // `/auth/*` (register, login, refresh, logout) is where a client with a
+    // stale access token goes to get a fresh one: never refused for it here.
+    let exempt = req
+        .match_pattern()
+        .is_some_and(|p| p.starts_with("/api/v1/auth/"));
     let Pending { token, keys, db } = Pending::of(req.request());
-    if let Some(token) = token {
-        let token = token?;
-        let is_display = keys
-            .as_ref()
-            .is_some_and(|k| k.verify_display(&token).is_ok());
-        if !is_display {
-            let user = authenticate(token, keys, db).await?;
-            req.extensions_mut().insert(user);
+    if let (Some(token), false) = (token, exempt) {
+        let checked = match token {
+            Ok(token)
+                if keys
+                    .as_ref()
+                    .is_some_and(|k| k.verify_display(&token).is_ok()) =>
+            {
+                Ok(None)
+            }
+            Ok(token) => authenticate(token, keys, db).await.map(Some),
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(Some(user)) => {
+                req.extensions_mut().insert(user);
+            }
+            Ok(None) => {}
+            // Answered here, inside the request's language and metrics.
+            Err(e) => {
+                let response = actix_web::ResponseError::error_response(&e);
+                return Ok(req.into_response(response));
+            }
         }
     }
     Ok(next.call(req).await?.map_into_boxed_body())

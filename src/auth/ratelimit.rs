@@ -77,6 +77,11 @@ impl Limiter {
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > MEMORY_BUCKETS {
             map.retain(|_, l| l.window_start > now - WINDOW);
+            // Still full (a flood of distinct buckets): forget them all. This
+            // is only the first line; the database keeps counting.
+            if map.len() > MEMORY_BUCKETS {
+                map.clear();
+            }
         }
         for (bucket, limit) in buckets {
             let local = map.entry(bucket.clone()).or_insert(Local {

@@ -83,7 +83,14 @@ impl Sealer {
             write_private(path, STANDARD.encode(key).as_bytes()).map_err(fail)?;
         }
         let text = std::fs::read_to_string(path).map_err(fail)?;
-        Ok(Sealer::new(text.trim().as_bytes()))
+        let key = text.trim();
+        if key.len() < 32 {
+            return Err(fail(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "holds no key (under 32 characters); restore it from the backup kept with the database",
+            )));
+        }
+        Ok(Sealer::new(key.as_bytes()))
     }
 
     /// `sealed:v1:` + base64(nonce ‖ ciphertext ‖ tag).

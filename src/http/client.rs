@@ -15,6 +15,12 @@ fn parse_ip(raw: &str) -> Option<IpAddr> {
     raw.parse::<IpAddr>()
         .ok()
         .or_else(|| raw.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            raw.strip_prefix('[')
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|r| r.parse().ok())
+        })
+        .map(|ip: IpAddr| ip.to_canonical())
 }
 
 /// The client's address. Not behind a proxy: the peer. Behind proxies
@@ -24,7 +30,8 @@ fn parse_ip(raw: &str) -> Option<IpAddr> {
 /// whatever the client wrote, so they are never believed on their own: with no
 /// trusted ranges only the peer is trusted and the rightmost entry is taken.
 pub fn client_address(req: &HttpRequest, settings: &Settings) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
+    // `::ffff:10.0.0.5` (a dual-stack listener) is the IPv4 address it maps.
+    let peer = req.peer_addr().map(|a| a.ip().to_canonical());
     let address = if settings.behind_proxy {
         forwarded_client(req, peer, &settings.trusted_proxy_ranges())
     } else {

@@ -180,8 +180,15 @@ async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
     Ok(body.freeze())
 }
 
-/// Routes whose answers carry tokens: an `Idempotency-Key` on them is ignored.
-const TOKEN_ROUTES: &str = "/api/v1/auth/";
+/// Routes whose answers carry tokens or secrets: an `Idempotency-Key` on them
+/// is ignored (prefixes, or whole patterns).
+const SECRET_ROUTES: &[&str] = &[
+    "/api/v1/auth/",
+    "/api/v1/centres/{id}/displays",
+    "/api/v1/organizations/{id}/webhooks",
+    "/api/v1/buyers/{id}/webhooks",
+    "/api/v1/webhooks/{id}/rotate-secret",
+];
 
 pub async fn idempotency(
     mut req: ServiceRequest,
@@ -190,9 +197,13 @@ pub async fn idempotency(
     let (Some(raw_key), true) = (req.headers().get(HEADER), req.method() == Method::POST) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    // Token-bearing answers are never stored (a copy of the database must not
-    // hold live tokens), and nothing is kept for a path no route serves.
-    if req.path().starts_with(TOKEN_ROUTES) || req.match_pattern().is_none() {
+    // Answers that carry tokens or secrets are never stored (a copy of the
+    // database must not hold them), and nothing is kept for a path no route
+    // serves. Matched on the route pattern, not the raw path.
+    let storable = req
+        .match_pattern()
+        .is_some_and(|p| !SECRET_ROUTES.iter().any(|s| p.starts_with(s) || p == *s));
+    if !storable {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let key = raw_key

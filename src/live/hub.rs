@@ -32,6 +32,13 @@ pub const GOING_AWAY: u16 = 1001;
 /// Messages read from the database per query.
 const BATCH: i64 = 500;
 
+/// Whether a topic is a control topic (watched, never delivered).
+fn is_control(key: &str) -> bool {
+    ["display:", "session:", "access:"]
+        .iter()
+        .any(|p| key.starts_with(p))
+}
+
 /// Tells a connection to close, with a WebSocket close code.
 #[derive(Default)]
 pub struct Kill {
@@ -206,7 +213,14 @@ impl Hub {
                 () = signal.notify.notified() => {
                     let (mut topics, everything) = signal.drain();
                     if everything {
-                        topics = self.topics.keys().cloned().collect();
+                        // Control topics act on any message; a reconnect is
+                        // not one, so only ordinary topics are read again.
+                        topics = self
+                            .topics
+                            .keys()
+                            .filter(|k| !is_control(k))
+                            .cloned()
+                            .collect();
                     }
                     for topic in topics {
                         if let Err(e) = self.dispatch(&topic).await {
@@ -270,6 +284,8 @@ impl Hub {
                     label: String::new(),
                     last_sent: current,
                 });
+                // Counted like a subscription: `Disconnect` takes it off again.
+                self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
             }
             Command::Disconnect { peer_id } => {
                 if let Some((_, keys)) = self.peers.remove(&peer_id) {

@@ -199,7 +199,9 @@ pub(super) async fn handle_text(
         ClientMsg::Auth { token } => Some(reauthenticate(db, keys, caller, &token).await),
         ClientMsg::Unsubscribe { topic } => {
             let key = Topic::parse(&topic).and_then(|t| t.key(caller.user_id()));
-            if let Some(key) = key {
+            // Only a topic this socket subscribed to: never a control topic
+            // the socket watches (`session:`, `access:`, `display:`).
+            if let Some(key) = key.filter(|k| subscriptions.contains_key(k)) {
                 drop_topic(hub, peer, subscriptions, key).await;
             }
             Some(ServerMsg::Unsubscribed { topic: &topic }.text())

@@ -213,6 +213,11 @@ async fn run(
         watch(&hub, &db, &peer, sessions::control_topic(&user.session_id)).await;
         watch(&hub, &db, &peer, sessions::access_topic(&user.id)).await;
     }
+    // A revocation that landed between the upgrade's check and the watches
+    // reached no watcher: check once more now that they are in place.
+    if let Some(code) = revoked_meanwhile(&db, &caller, gate.as_ref()).await {
+        kill.kill(code);
+    }
     let mut subscriptions = Subscriptions::new();
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
@@ -285,6 +290,26 @@ async fn run(
     // A client that reads nothing takes the close frame only after what is
     // queued before it; wait a while for that, then drop the connection.
     let _ = tokio::time::timeout(CLOSE_WAIT, session.close(close)).await;
+}
+
+/// The close code for a caller whose right ended after the upgrade checked
+/// it (session revoked, display revoked), if it did.
+async fn revoked_meanwhile(
+    db: &Db,
+    caller: &Caller,
+    gate: Option<&Arc<dyn super::topics::DisplayGate>>,
+) -> Option<u16> {
+    if let Some(user) = &caller.viewer.user {
+        let (sid, uid) = (user.session_id.clone(), user.id.clone());
+        let live = db.run(move |c| sessions::live_user(c, &sid, &uid)).await;
+        return matches!(live, Ok(None)).then_some(SESSION_ENDED);
+    }
+    if let (Some(display_id), Some(gate)) = (&caller.display_id, gate) {
+        let (id, gate) = (display_id.clone(), gate.clone());
+        let centre = db.run(move |c| gate.centre_of(c, &id)).await;
+        return matches!(centre, Ok(None)).then_some(REVOKED);
+    }
+    None
 }
 
 /// Closes the connection on any message on a control topic: a display's (it

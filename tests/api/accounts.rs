@@ -276,6 +276,15 @@ both_databases! {
         assert_problem(app.get("/events", Some(&resident.access)).await, 401, "unauthenticated").await;
         let malformed = app.client.get(app.url("/events")).header("authorization", "Basic abc").send().await.unwrap();
         assert_problem(malformed, 401, "unauthenticated").await;
+        // A stale access token never stands between a client and a fresh one.
+        let other = app.register("换新令牌").await;
+        let refreshed = app.request(reqwest::Method::POST, "/auth/refresh", Some("stale-or-garbage"))
+            .json(&serde_json::json!({"refresh_token": other.refresh})).send().await.unwrap();
+        assert_eq!(refreshed.status(), 200);
+        // The refusal speaks the caller's language.
+        let english = app.client.get(app.url("/events")).bearer_auth("not-a-token").header("accept-language", "en").send().await.unwrap();
+        let body: Value = english.json().await.unwrap();
+        assert!(body["title"].as_str().unwrap().is_ascii(), "{body}");
     }
 }
 

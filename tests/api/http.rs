@@ -286,8 +286,9 @@ both_databases! {
         let admin = app.admin().await;
         assert_eq!(app.get("/me", Some(&admin.access)).await.status(), 200, "tokens signed with the sealed secret verify");
         let (org, owner) = app.verified_org(&admin, "密钥测试").await;
-        let hook: Value = app.post(&format!("/organizations/{org}/webhooks"), Some(&owner.access),
-            json!({"url": "http://127.0.0.1:9/hook", "events": ["event.published"]})).await.json().await.unwrap();
+        let hook: Value = app.request(Method::POST, &format!("/organizations/{org}/webhooks"), Some(&owner.access))
+            .header("idempotency-key", "hook-1")
+            .json(&json!({"url": "http://127.0.0.1:9/hook", "events": ["event.published"]})).send().await.unwrap().json().await.unwrap();
         let shown = hook["secret"].as_str().unwrap().to_owned();
         let rotated: Value = app.post(&format!("/webhooks/{}/rotate-secret", hook["id"].as_str().unwrap()), Some(&owner.access), json!({})).await.json().await.unwrap();
         let shown_again = rotated["secret"].as_str().unwrap().to_owned();
@@ -301,6 +302,12 @@ both_databases! {
             Ok(all)
         }).await.unwrap();
         assert_eq!(stored.len(), 4, "{stored:?}");
+        let kept: i64 = app.db.run(|c| {
+            use diesel::prelude::*;
+            use mulin::db::schema::idempotency_keys;
+            Ok(idempotency_keys::table.count().get_result(c)?)
+        }).await.unwrap();
+        assert_eq!(kept, 0, "an answer showing a secret is never kept for replay");
         for value in &stored {
             assert!(value.starts_with("sealed:v1:"), "stored in the clear: {value}");
             for secret in [&shown, &shown_again] {

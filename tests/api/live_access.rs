@@ -147,3 +147,23 @@ both_databases! {
         connect(&app, None).await;
     }
 }
+
+both_databases! {
+    async fn a_client_cannot_unsubscribe_from_its_own_control_topics(kind) {
+        let app = TestApp::spawn(kind).await;
+        let resident = app.register("退订控制").await;
+        let mut socket = connect(&app, Some(&resident.access)).await;
+        // The session id is in the access token the client holds.
+        let payload = resident.access.split('.').nth(1).unwrap();
+        use base64::Engine;
+        let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let sid = claims["sid"].as_str().unwrap();
+        op(&mut socket, json!({"op": "unsubscribe", "topic": format!("session:{sid}")})).await;
+        assert_eq!(next(&mut socket).await["op"], "unsubscribed");
+        op(&mut socket, json!({"op": "unsubscribe", "topic": format!("access:{}", resident.user_id)})).await;
+        assert_eq!(next(&mut socket).await["op"], "unsubscribed");
+        let res = app.post("/auth/logout", Some(&resident.access), json!({"refresh_token": resident.refresh})).await;
+        assert_eq!(res.status(), 204);
+        assert_eq!(closed(&mut socket, 5).await.0, Some(4001), "the watch is still there");
+    }
+}
