@@ -125,6 +125,8 @@ pub struct HubHandle {
     pub stats: Arc<Stats>,
     next_id: Arc<AtomicU64>,
     per_user: Arc<Mutex<HashMap<String, usize>>>,
+    /// Anonymous subscribes per client address: (minute started, count).
+    subscribes: Arc<Mutex<HashMap<String, (std::time::Instant, u32)>>>,
 }
 
 /// One signed-in user's open connection, counted until dropped.
@@ -147,6 +149,25 @@ impl Drop for Seat {
 }
 
 impl HubHandle {
+    /// Counts one subscribe against `who`'s budget of `per_minute` (anonymous
+    /// callers, by client address, across their sockets); false past it.
+    pub fn take_subscribe(&self, who: &str, per_minute: u32) -> bool {
+        let Ok(mut budgets) = self.subscribes.lock() else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        let minute = std::time::Duration::from_secs(60);
+        if budgets.len() > 10_000 {
+            budgets.retain(|_, (start, _)| now.duration_since(*start) < minute);
+        }
+        let (start, n) = budgets.entry(who.to_owned()).or_insert((now, 0));
+        if now.duration_since(*start) >= minute {
+            (*start, *n) = (now, 0);
+        }
+        *n += 1;
+        *n <= per_minute
+    }
+
     /// Takes one of the user's `max` connection seats, if one is free.
     pub fn take_seat(&self, user: &str, max: usize) -> Option<Seat> {
         let mut counts = self.per_user.lock().ok()?;
@@ -190,6 +211,7 @@ pub fn start(db: Db, signal: Arc<Signal>) -> HubHandle {
         stats,
         next_id: Arc::new(AtomicU64::new(1)),
         per_user: Arc::default(),
+        subscribes: Arc::default(),
     }
 }
 

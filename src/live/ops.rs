@@ -4,7 +4,6 @@
 //! changed. The connection itself (upgrade, loop, close) is in `socket`.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use super::hub::{Command, HubHandle, Peer};
 use super::topics::{Policies, Topic, Viewer};
@@ -27,24 +26,21 @@ pub(super) struct Caller {
     /// When the user's access token expires (seconds since the epoch): the
     /// socket closes with 4001 then, unless an `auth` op brought a fresh one.
     pub(super) expires_at: Option<i64>,
-    /// Anonymous callers: subscribes in the current minute.
-    pub(super) subscribes: (Option<Instant>, u32),
+    /// Anonymous callers: their client address, whose subscribe budget they
+    /// share with every other anonymous socket from it.
+    pub(super) address: Option<String>,
 }
 
 impl Caller {
-    /// Counts a subscribe; false when an anonymous caller is over its budget.
-    fn may_subscribe(&mut self) -> bool {
-        if self.viewer.user.is_some() || self.display_id.is_some() {
-            return true;
+    /// Counts a subscribe; false when an anonymous caller's address is over
+    /// its budget (reconnecting does not reset it).
+    fn may_subscribe(&self, hub: &HubHandle) -> bool {
+        match (&self.address, &self.viewer.user, &self.display_id) {
+            (Some(address), None, None) => {
+                hub.take_subscribe(address, ANONYMOUS_SUBSCRIBES_PER_MINUTE)
+            }
+            _ => true,
         }
-        let now = Instant::now();
-        let (start, n) = &mut self.subscribes;
-        if start.is_none_or(|s| now.duration_since(s) >= Duration::from_secs(60)) {
-            *start = Some(now);
-            *n = 0;
-        }
-        *n += 1;
-        *n <= ANONYMOUS_SUBSCRIBES_PER_MINUTE
     }
 
     pub(super) fn user_id(&self) -> Option<&str> {
@@ -207,7 +203,7 @@ pub(super) async fn handle_text(
             Some(ServerMsg::Unsubscribed { topic: &topic }.text())
         }
         ClientMsg::Subscribe { topic, since } => {
-            if !caller.may_subscribe() {
+            if !caller.may_subscribe(hub) {
                 return Some(
                     ServerMsg::Error {
                         code: Code::RateLimited.as_str(),

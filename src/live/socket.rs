@@ -95,7 +95,10 @@ pub async fn live(
 ) -> Result<HttpResponse, ApiError> {
     let (token, offered_v1) = token_of(&req);
     let caller = match token {
-        None => Caller::default(),
+        None => Caller {
+            address: Some(client_address(&req, &settings)),
+            ..Caller::default()
+        },
         Some(token) if keys.verify_display(&token).is_ok() => {
             let claims = keys.verify_display(&token)?;
             let display_id = claims.sub.clone();

@@ -141,6 +141,10 @@ both_databases! {
         }
         op(socket, json!({"op": "subscribe", "topic": format!("event:{event}")})).await;
         assert_eq!(next(socket).await, json!({"op": "error", "code": "rate_limited", "topic": format!("event:{event}")}));
+        // The budget belongs to the address: another socket from it shares it.
+        let other = &mut sockets[1];
+        op(other, json!({"op": "subscribe", "topic": format!("event:{event}")})).await;
+        assert_eq!(next(other).await["code"], "rate_limited");
         // Closing one frees its place.
         drop(sockets.pop());
         tokio::time::sleep(Duration::from_millis(300)).await;
