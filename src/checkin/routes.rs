@@ -176,7 +176,11 @@ pub async fn check_in(
                 Outcome::Ok(_, r) => Some(registration_view(c, (**r).clone())?),
                 _ => None,
             };
-            let attendee = attendee(c, &registration_id)?;
+            // A refused scan names nobody: no read for it inside the lock.
+            let attendee = match &outcome {
+                Outcome::Refused(_) => None,
+                _ => attendee(c, &registration_id)?,
+            };
             Ok((outcome, view, attendee))
         })
         .await?;

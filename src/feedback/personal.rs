@@ -12,13 +12,12 @@ use crate::privacy::Personal;
 
 pub struct FeedbackData;
 
-fn of_user(user_id: &str) -> impl Fn(&mut DbConn) -> Result<Vec<String>, ApiError> + '_ {
-    move |conn| {
-        Ok(registrations::table
-            .filter(registrations::user_id.eq(user_id))
-            .select(registrations::id)
-            .load(conn)?)
-    }
+/// The ids of the person's registrations, which their feedback hangs on.
+fn registrations_of(conn: &mut DbConn, user_id: &str) -> Result<Vec<String>, ApiError> {
+    Ok(registrations::table
+        .filter(registrations::user_id.eq(user_id))
+        .select(registrations::id)
+        .load(conn)?)
 }
 
 impl Personal for FeedbackData {
@@ -31,7 +30,7 @@ impl Personal for FeedbackData {
     }
 
     fn export(&self, conn: &mut DbConn, user_id: &str) -> Result<Value, ApiError> {
-        let ids = of_user(user_id)(conn)?;
+        let ids = registrations_of(conn, user_id)?;
         let rows: Vec<(String, String, i32, Option<String>, chrono::NaiveDateTime)> =
             feedback::table
                 .filter(feedback::registration_id.eq_any(&ids))
@@ -70,7 +69,7 @@ impl Personal for FeedbackData {
     }
 
     fn erase(&self, tx: &mut Tx<'_>, user_id: &str) -> Result<(), ApiError> {
-        let ids = of_user(user_id)(tx.conn())?;
+        let ids = registrations_of(tx, user_id)?;
         diesel::update(feedback::table.filter(feedback::registration_id.eq_any(&ids)))
             .set(feedback::comment.eq(None::<String>))
             .execute(tx.conn())?;
