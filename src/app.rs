@@ -228,7 +228,7 @@ impl Application {
         // The hub and the sequencer read and number on connections of their
         // own: live delivery must not wait behind a queue of requests.
         let lane = |db: &Db| db.lane(1).map_err(|e| StartError::Database(e.to_string()));
-        let hub = live::hub::start(lane(&db)?, outbox.hub.clone());
+        let hub = live::hub::start(lane(&db)?, outbox.hub.clone(), settings.live_queue_frames);
         // Jobs run up to 64 at once: a few connections of their own, so a
         // burst of reminders neither starves requests nor queues on one.
         let job_lane = db

@@ -50,6 +50,9 @@ pub struct Settings {
     /// `MULIN_LIVE_MAX_CONNECTIONS_PER_USER`: open WebSockets one signed-in
     /// user may hold on one instance.
     pub live_max_connections_per_user: usize,
+    /// `MULIN_LIVE_QUEUE_FRAMES`: frames one WebSocket may have waiting before
+    /// it is closed as a slow consumer (4008); at least 16.
+    pub live_queue_frames: usize,
     /// `MULIN_TEST_CLOCK`: `true` lets `POST /api/v1/test/clock` move the
     /// service's clock forward, for tests only; never in production.
     pub test_clock: bool,
@@ -94,6 +97,7 @@ impl Default for Settings {
             idempotency_wait_ms: 5_000,
             log_format: LogFormat::Pretty,
             live_max_connections_per_user: 10,
+            live_queue_frames: 2_000,
             test_clock: false,
             push_webhook_url: None,
             push_webhook_secret: None,
@@ -162,6 +166,8 @@ pub enum ConfigError {
     NoSecretKey,
     #[error("MULIN_TRUSTED_PROXIES: {0:?} is not an address or a CIDR range")]
     BadProxyRange(String),
+    #[error("MULIN_LIVE_QUEUE_FRAMES must be at least 16")]
+    ShortLiveQueue,
     #[error("MULIN_RETENTION_DAYS must be at least 1")]
     NoRetention,
     #[error("MULIN_JWT_SECRET must be at least 32 bytes (it has {0})")]
@@ -195,6 +201,9 @@ impl Settings {
             }
             None if is_postgres(&self.database_url) => return Err(ConfigError::NoSecretKey),
             _ => {}
+        }
+        if self.live_queue_frames < 16 {
+            return Err(ConfigError::ShortLiveQueue);
         }
         if self.retention_days == 0 {
             return Err(ConfigError::NoRetention);

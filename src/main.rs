@@ -11,15 +11,29 @@ use tracing_subscriber::EnvFilter;
 
 /// Mulin (睦邻): resident engagement backend for neighbourhood centres.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = SETTINGS_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+const SETTINGS_HELP: &str = "\
+Settings: built-in defaults, then mulin.toml in the working directory (or the
+file named by MULIN_CONFIG), then MULIN_* environment variables; a key of
+mulin.toml is the variable's name without MULIN_, in lower case. The main ones:
+  MULIN_LISTEN          address to serve on (default 127.0.0.1:8080)
+  MULIN_DATABASE_URL    a file path for SQLite (default mulin.db) or postgres://...
+  MULIN_SECRET_KEY      seals key material at rest (required on PostgreSQL;
+                        on SQLite a <database>.key file is made when unset)
+  MULIN_JWT_SECRET      token signing key (generated and kept sealed when unset)
+  MULIN_BEHIND_PROXY, MULIN_TRUSTED_PROXIES   client addresses behind a proxy
+  MULIN_LOG_FORMAT      pretty or json; the level comes from RUST_LOG (info)
+README.md lists every setting.";
+
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations and serve the API.
+    /// Apply pending migrations and serve the API (on MULIN_LISTEN, default
+    /// 127.0.0.1:8080).
     Serve {
         /// Fill an empty database with sample centres, organizations and logins.
         #[arg(long)]
@@ -43,15 +57,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Start signing tickets with a new key; tickets signed with the old one
-    /// stay valid until they expire. Restart instances to sign with the new key.
+    /// Start signing tickets with a new key. Tickets signed with the old one
+    /// stay valid until they expire; every instance verifies the new key at
+    /// once and signs with it from its next key refresh, with no restart.
     Rotate,
 }
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Make the account with this phone number a platform admin.
-    Grant { phone: String },
+    /// Make the account with this phone number a platform admin (the account
+    /// must exist: register it first).
+    Grant {
+        /// The account's mobile number, e.g. 13812345678.
+        phone: String,
+    },
 }
 
 fn init_tracing(format: LogFormat) {

@@ -6,6 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use diesel::result::DatabaseErrorKind;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -241,6 +242,15 @@ impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => ApiError::Problem(Code::NotFound),
+            // The connection died under the request (a restarted or cut-off
+            // database): the client may retry, so 503 rather than 500.
+            diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | diesel::result::Error::BrokenTransactionManager => {
+                ApiError::Unavailable(format!("database connection lost: {err}"))
+            }
             other => ApiError::Internal(format!("database: {other}")),
         }
     }

@@ -18,11 +18,14 @@ use super::outbox::{self, Signal};
 use crate::db::Db;
 use crate::error::ApiError;
 
-/// Frames a connection may have waiting before it counts as a slow consumer.
-/// Frames are shared between subscribers, so a slot costs a pointer; the
-/// queue holds four read batches, so one large commit (a 500-scan offline
-/// batch) does not close a healthy client that is still reading.
+/// Frames a connection may have waiting before it counts as a slow consumer
+/// (the default of `MULIN_LIVE_QUEUE_FRAMES`). Frames are shared between
+/// subscribers, so a slot costs a pointer; the queue holds four read batches,
+/// so one large commit (a 500-scan offline batch) does not close a healthy
+/// client that is still reading.
 pub const QUEUE: usize = 4 * BATCH as usize;
+/// How often subscribers still being replayed their history are topped up.
+const REPLAY_TICK: std::time::Duration = std::time::Duration::from_millis(20);
 pub const SLOW_CONSUMER: u16 = 4008;
 /// A display whose token was revoked.
 pub const REVOKED: u16 = 4003;
@@ -49,14 +52,17 @@ pub struct Kill {
 }
 
 impl Kill {
-    pub fn kill(&self, code: u16) {
-        if self
+    /// Asks the connection to close with `code`; false if it was already
+    /// told to close (the first code stands).
+    pub fn kill(&self, code: u16) -> bool {
+        let first = self
             .code
             .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
+            .is_ok();
+        if first {
             self.notify.notify_one();
         }
+        first
     }
 
     pub fn code(&self) -> u16 {
@@ -116,11 +122,28 @@ struct Subscriber {
     peer: Peer,
     label: String,
     last_sent: i64,
+    /// Still being replayed what it missed: given frames only while its queue
+    /// is less than half full, never closed for a full queue.
+    replaying: bool,
+}
+
+impl Subscriber {
+    /// A replaying subscriber whose queue has no room for more history now.
+    fn paused(&self) -> bool {
+        self.replaying && !has_room(&self.peer)
+    }
+}
+
+/// Whether a peer's queue is less than half full (history may be offered).
+fn has_room(peer: &Peer) -> bool {
+    peer.tx.capacity() > peer.tx.max_capacity() / 2
 }
 
 #[derive(Clone)]
 pub struct HubHandle {
     pub commands: mpsc::Sender<Command>,
+    /// Frames a connection may have waiting (`MULIN_LIVE_QUEUE_FRAMES`).
+    pub queue: usize,
     pub signal: Arc<Signal>,
     pub stats: Arc<Stats>,
     next_id: Arc<AtomicU64>,
@@ -191,22 +214,26 @@ struct Hub {
     db: Db,
     topics: HashMap<String, Vec<Subscriber>>,
     peers: HashMap<u64, (Peer, HashSet<String>)>,
+    /// Topics with subscribers still being replayed their history.
+    replaying: HashSet<String>,
     stats: Arc<Stats>,
 }
 
 /// Starts the hub task; the handle is cloned into every connection.
-pub fn start(db: Db, signal: Arc<Signal>) -> HubHandle {
+pub fn start(db: Db, signal: Arc<Signal>, queue: usize) -> HubHandle {
     let (tx, rx) = mpsc::channel(4096);
     let stats = Arc::new(Stats::default());
     let hub = Hub {
         db,
         topics: HashMap::new(),
         peers: HashMap::new(),
+        replaying: HashSet::new(),
         stats: stats.clone(),
     };
     tokio::spawn(hub.run(rx, signal.clone()));
     HubHandle {
         commands: tx,
+        queue,
         signal,
         stats,
         next_id: Arc::new(AtomicU64::new(1)),
@@ -226,8 +253,18 @@ fn render(label: &str, seq: i64, kind: &str, data: &str) -> Arc<str> {
 
 impl Hub {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>, signal: Arc<Signal>) {
+        let mut tick = tokio::time::interval(REPLAY_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
+                _ = tick.tick(), if !self.replaying.is_empty() => {
+                    let topics: Vec<String> = self.replaying.iter().cloned().collect();
+                    for topic in topics {
+                        if let Err(e) = self.dispatch(&topic).await {
+                            tracing::warn!(error = %e, %topic, "live replay failed");
+                        }
+                    }
+                }
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command).await,
                     None => return,
@@ -269,8 +306,10 @@ impl Hub {
                 true
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
-                stats.slow_closes.fetch_add(1, Ordering::Relaxed);
-                peer.kill.kill(SLOW_CONSUMER);
+                // Counted once per connection, however many frames bounced.
+                if peer.kill.kill(SLOW_CONSUMER) {
+                    stats.slow_closes.fetch_add(1, Ordering::Relaxed);
+                }
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -305,6 +344,7 @@ impl Hub {
                     peer,
                     label: String::new(),
                     last_sent: current,
+                    replaying: false,
                 });
                 // Counted like a subscription: `Disconnect` takes it off again.
                 self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
@@ -334,6 +374,7 @@ impl Hub {
                 .fetch_sub(removed as u64, Ordering::Relaxed);
             if subs.is_empty() {
                 self.topics.remove(key);
+                self.replaying.remove(key);
             }
         }
         if let Some((_, keys)) = self.peers.get_mut(&peer_id) {
@@ -370,11 +411,19 @@ impl Hub {
                 last_sent = current;
             }
         }
-        // Everything after `last_sent` that is already stored, then live.
-        loop {
+        // Everything after `last_sent` that is already stored, then live. A
+        // long history goes out in pages as the client reads (`dispatch`, on
+        // the replay tick), within half the queue, so catching up is never
+        // mistaken for a slow consumer.
+        let mut replaying = false;
+        'replay: loop {
             let rows = self.fetch(&key, last_sent).await?;
             let more = rows.len() as i64 == BATCH;
             for (seq, kind, data) in rows {
+                if !has_room(&peer) {
+                    replaying = true;
+                    break 'replay;
+                }
                 if !Self::offer(&self.stats, &peer, render(&label, seq, &kind, &data)) {
                     return Ok(());
                 }
@@ -383,6 +432,9 @@ impl Hub {
             if !more {
                 break;
             }
+        }
+        if replaying {
+            self.replaying.insert(key.clone());
         }
         self.peers
             .entry(peer.id)
@@ -393,6 +445,7 @@ impl Hub {
             peer,
             label,
             last_sent,
+            replaying,
         });
         self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -423,11 +476,13 @@ impl Hub {
             return Ok(());
         }
         loop {
-            let Some(from) = self
-                .topics
-                .get(key)
-                .and_then(|subs| subs.iter().map(|s| s.last_sent).min())
-            else {
+            // Replaying subscribers with a full half-queue wait for the next tick.
+            let Some(from) = self.topics.get(key).and_then(|subs| {
+                subs.iter()
+                    .filter(|s| !s.paused())
+                    .map(|s| s.last_sent)
+                    .min()
+            }) else {
                 return Ok(());
             };
             let rows = self.fetch(key, from).await?;
@@ -436,10 +491,23 @@ impl Hub {
                 return Ok(());
             };
             let stats = &self.stats;
-            let mut gone = Vec::new();
+            let mut gone: HashSet<u64> = HashSet::new();
+            // Replaying subscribers that ran out of room in this batch: they
+            // get nothing more of it, so what they receive has no hole.
+            let mut held: HashSet<u64> = HashSet::new();
             for (seq, kind, data) in &rows {
                 let mut frames: HashMap<&str, Arc<str>> = HashMap::new();
-                for sub in subs.iter_mut().filter(|s| s.last_sent < *seq) {
+                // `last_sent >= from`: the batch holds the subscriber's next
+                // message (a paused one left out of `from` may be further back).
+                for sub in subs.iter_mut() {
+                    let due = sub.last_sent < *seq && sub.last_sent >= from;
+                    if !due || gone.contains(&sub.peer.id) {
+                        continue;
+                    }
+                    if held.contains(&sub.peer.id) || sub.paused() {
+                        held.insert(sub.peer.id);
+                        continue;
+                    }
                     let frame = frames
                         .entry(sub.label.as_str())
                         .or_insert_with(|| render(&sub.label, *seq, kind, data))
@@ -447,8 +515,21 @@ impl Hub {
                     if Self::offer(stats, &sub.peer, frame) {
                         sub.last_sent = *seq;
                     } else {
-                        gone.push(sub.peer.id);
+                        gone.insert(sub.peer.id);
                     }
+                }
+            }
+            if !more {
+                // Whoever was given the last stored row has caught up.
+                let last = rows.last().map_or(from, |(seq, _, _)| *seq);
+                for sub in subs
+                    .iter_mut()
+                    .filter(|s| s.replaying && s.last_sent >= last)
+                {
+                    sub.replaying = false;
+                }
+                if !subs.iter().any(|s| s.replaying) {
+                    self.replaying.remove(key);
                 }
             }
             for id in gone {

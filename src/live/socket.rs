@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message};
 use tokio::sync::mpsc;
 
-use super::hub::{Command, GOING_AWAY, HubHandle, Kill, Peer, QUEUE, REVOKED, SESSION_ENDED};
+use super::hub::{Command, GOING_AWAY, HubHandle, Kill, Peer, REVOKED, SESSION_ENDED};
 use super::ops::{Caller, Subscriptions, handle_text, recheck};
 use super::topics::{Policies, Viewer, display_control};
 use super::{ServerMsg, outbox};
@@ -197,7 +197,7 @@ async fn run(
     policies: Policies,
     keys: Arc<TokenKeys>,
 ) {
-    let (tx, mut rx) = mpsc::channel::<Arc<str>>(QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Arc<str>>(hub.queue);
     let kill = Arc::new(Kill::default());
     let peer = Peer {
         id: hub.next_peer_id(),

@@ -163,7 +163,7 @@ both_databases! {
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "大型讲座").await;
         let event = event_soon(&app, &owner, &org, 500, json!({})).await;
-        let residents = app.residents(500).await;
+        let residents = app.seeded_residents(500).await;
         let mut tokens = Vec::new();
         for chunk in residents.chunks(50) {
             let regs = futures_util::future::join_all(chunk.iter().map(|r| signed_up(&app, r, &event))).await;

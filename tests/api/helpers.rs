@@ -502,6 +502,53 @@ impl TestApp {
         all
     }
 
+    /// `n` residents with live sessions, written straight into the database
+    /// (hashing a thousand passwords through the API would spend the test's
+    /// time on argon2). Their tokens are signed with [`JWT_SECRET`], so only
+    /// for servers started with it (every helper's are).
+    pub async fn seeded_residents(&self, n: usize) -> Vec<Session> {
+        use mulin::auth::passwords::{self, Password};
+        let hash = passwords::hash(&Password::parse(PASSWORD).expect("password")).expect("hash");
+        let created: Vec<(String, String, String)> = self
+            .db
+            .write(move |c| {
+                let mut out = Vec::with_capacity(n);
+                for i in 0..n {
+                    let now = mulin::db::now();
+                    let user = mulin::accounts::User {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        phone: format!("+86{}", new_phone()),
+                        password_hash: hash.clone(),
+                        display_name: format!("居民{i:04}"),
+                        birth_year: Some(1955),
+                        locale: "zh-CN".into(),
+                        accessibility_needs: None,
+                        is_admin: false,
+                        created_at: now,
+                        updated_at: now,
+                        erased_at: None,
+                    };
+                    mulin::accounts::queries::insert(c, &user)?;
+                    let (session, _) =
+                        mulin::auth::sessions::start(c, &user.id, chrono::Duration::days(1))?;
+                    out.push((user.id, user.phone, session));
+                }
+                Ok(out)
+            })
+            .await
+            .expect("residents seeded");
+        let keys = mulin::auth::tokens::TokenKeys::new(JWT_SECRET.as_bytes(), 3600);
+        created
+            .into_iter()
+            .map(|(user_id, phone, session)| Session {
+                access: keys.issue_access(&user_id, &session).expect("token"),
+                refresh: String::new(),
+                user_id,
+                phone,
+            })
+            .collect()
+    }
+
     async fn register_resident(&self, i: usize) -> Session {
         self.register(&format!("居民{i:03}")).await
     }

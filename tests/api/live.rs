@@ -162,6 +162,45 @@ both_databases! {
 }
 
 both_databases! {
+    /// A client coming back far behind (more than its queue holds) is replayed
+    /// what it missed in pages as it reads: every message, in order, no
+    /// `resync` while the history holds the gap, and it is not taken for a
+    /// slow consumer.
+    async fn a_client_resuming_far_behind_is_replayed_everything_in_pages(kind) {
+        let app = TestApp::spawn_with(kind, |s| s.live_queue_frames = 32).await;
+        let admin = app.admin().await;
+        let centre: Value = app.post("/centres", Some(&admin.access), json!({"name": "回放", "address": "x", "street": "y", "district": "z"})).await.json().await.unwrap();
+        let topic = format!("centre:{}", centre["id"].as_str().unwrap());
+        let mut socket = connect(&app, None).await;
+        let since = subscribe(&mut socket, &topic, None).await["seq"].as_i64().unwrap();
+        drop(socket);
+
+        let missed = 600i64;
+        let key = topic.clone();
+        app.db
+            .write(move |c| {
+                for n in 0..missed {
+                    mulin::live::outbox::publish(c, key.clone(), "announcement.posted", &json!({"n": n}));
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let mut socket = connect(&app, None).await;
+        assert_eq!(subscribe(&mut socket, &topic, Some(since)).await["op"], "subscribed");
+        for n in 0..missed {
+            let message = next(&mut socket).await;
+            assert_eq!(message["op"], "event", "{message}");
+            assert_eq!((message["seq"].as_i64(), message["data"]["n"].as_i64()), (Some(since + 1 + n), Some(n)));
+        }
+        // Caught up, it is live again.
+        let key = topic.clone();
+        app.db.write(move |c| { mulin::live::outbox::publish(c, key, "announcement.posted", &json!({"n": "live"})); Ok(()) }).await.unwrap();
+        assert_eq!(next(&mut socket).await["data"]["n"], "live");
+    }
+}
+
+both_databases! {
     async fn sequence_numbers_continue_after_a_restart(kind) {
         let (test_db, url) = TestDb::create(&kind);
         let first = TestApp::start_shared(test_settings(url.clone())).await;

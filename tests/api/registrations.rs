@@ -23,7 +23,7 @@ both_databases! {
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "健康促进会").await;
         let event = app.published_event(&owner, &org, 25, json!({})).await;
-        let residents = app.residents(300).await;
+        let residents = app.seeded_residents(300).await;
 
         let answers = futures_util::future::join_all(residents.iter().map(|r| app.sign_up(r, &event, 1))).await;
         let mut confirmed = 0;
@@ -62,7 +62,7 @@ both_databases! {
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "助餐点").await;
         let event = app.published_event(&owner, &org, 40, json!({"max_party_size": 3})).await;
-        let residents = app.residents(120).await;
+        let residents = app.seeded_residents(120).await;
         let answers = futures_util::future::join_all(
             residents.iter().enumerate().map(|(i, r)| app.sign_up(r, &event, (i % 3 + 1) as i64)),
         )
@@ -87,13 +87,13 @@ both_databases! {
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "社区花园").await;
         let event = app.published_event(&owner, &org, 25, json!({})).await;
-        let early = app.residents(100).await;
+        let early = app.seeded_residents(100).await;
         let mut registrations = Vec::new();
         for r in &early {
             let res = app.sign_up(r, &event, 1).await;
             registrations.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
         }
-        let newcomers = app.residents(50).await;
+        let newcomers = app.seeded_residents(50).await;
         let app_ref = &app;
         let cancels = early.iter().zip(&registrations).step_by(2).map(|(r, id)| async move {
             app_ref.post(&format!("/registrations/{id}/cancel"), Some(&r.access), json!({})).await
@@ -323,7 +323,7 @@ both_databases! {
         let app = TestApp::spawn(kind).await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "赛跑").await;
-        let residents = app.residents(40).await;
+        let residents = app.seeded_residents(40).await;
         for round in 0..5 {
             let a = app.published_event(&owner, &org, 100, json!({})).await;
             let b = app.published_event(&owner, &org, 100, json!({})).await;

@@ -216,7 +216,7 @@ both_databases! {
         let (org, owner) = app.verified_org(&admin, "抢岗位").await;
         let (_event, auto, _) = event_with_shift(&app, &owner, &org, 5, true).await;
         let (_event, manual, _) = event_with_shift(&app, &owner, &org, 3, false).await;
-        let volunteers = app.residents(100).await;
+        let volunteers = app.seeded_residents(100).await;
         for chunk in volunteers.chunks(20) {
             futures_util::future::join_all(chunk.iter().map(|v| opt_in(&app, v))).await;
         }
