@@ -135,12 +135,8 @@ impl TokenKeys {
 /// Idempotency keys are kept per user when a valid access token is sent.
 impl CallerScope for TokenKeys {
     fn caller(&self, req: &actix_web::HttpRequest) -> Option<String> {
-        let token = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))?;
-        self.verify_access(token).ok().map(|claims| claims.sub)
+        let token = super::extractors::bearer(req)?.ok()?;
+        self.verify_access(&token).ok().map(|claims| claims.sub)
     }
 }
 

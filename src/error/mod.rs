@@ -267,7 +267,12 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
             ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
-            _ => {}
+            // What the client sent is never logged: only the stable code.
+            _ => tracing::debug!(
+                status = self.status_code().as_u16(),
+                code = self.code().as_str(),
+                "request refused"
+            ),
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);

@@ -37,15 +37,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
-    if let Some(v) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        return (
-            v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()),
-            false,
-        );
+    // The same reading of `Authorization` as every HTTP route.
+    if let Some(token) = crate::auth::extractors::bearer(req) {
+        return (token.ok(), false);
     }
     let protocols = req
         .headers()

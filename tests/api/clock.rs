@@ -34,6 +34,10 @@ both_databases! {
             let res = app.post("/api/v1/test/clock", None, bad).await;
             assert_problem(res, 422, "validation_failed").await;
         }
+        // A client's mistake is no warning for the operator (logged at debug).
+        let log = app.server_log();
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("\"level\":\"WARN\"")).collect();
+        assert!(warnings.iter().all(|l| l.contains("MULIN_TEST_CLOCK")), "{warnings:?}");
         let res = app.post("/api/v1/test/clock", None, json!({"advance_secs": 3600})).await;
         assert_eq!(res.status(), 200);
         let now: chrono::DateTime<chrono::Utc> =
