@@ -258,7 +258,18 @@ impl Hub {
         loop {
             tokio::select! {
                 _ = tick.tick(), if !self.replaying.is_empty() => {
-                    let topics: Vec<String> = self.replaying.iter().cloned().collect();
+                    // Only topics where a replaying client has room again: one
+                    // that stopped reading costs no read until it drains.
+                    let topics: Vec<String> = self
+                        .replaying
+                        .iter()
+                        .filter(|t| {
+                            self.topics.get(*t).is_some_and(|subs| {
+                                subs.iter().any(|s| s.replaying && !s.paused())
+                            })
+                        })
+                        .cloned()
+                        .collect();
                     for topic in topics {
                         if let Err(e) = self.dispatch(&topic).await {
                             tracing::warn!(error = %e, %topic, "live replay failed");
