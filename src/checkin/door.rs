@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::WALK_IN;
 use super::queries::{self, Outcome, Scan};
-use super::routes::{CheckinResult, attendee, device, registration_view};
+use super::routes::{Attendee, CheckinResult, device, registration_view};
 use crate::accounts::Phone;
 use crate::auth::CurrentUser;
 use crate::db::{self, Db};
@@ -103,8 +103,8 @@ pub async fn walk_in(
                     actor: &user.id,
                 },
             )? {
-                Outcome::Ok(checkin, registration) => {
-                    let attendee = attendee(c, &registration.id)?;
+                Outcome::Ok(checkin, registration, who) => {
+                    let attendee = Some(Attendee::from(who));
                     Ok((checkin, registration_view(c, *registration)?, attendee))
                 }
                 other => Err(ApiError::internal(format!(
@@ -143,6 +143,7 @@ pub struct AttendanceView {
     params(("id" = String, Path, description = "event")),
     responses(
         (status = 200, body = AttendanceView),
+        (status = 403, description = "`forbidden`: not staff of the event's organization", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
     ))]
 pub async fn attendance(

@@ -11,12 +11,14 @@ use crate::db::schema::{checkin_audit, checkin_scans, checkins, registrations};
 use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
 use crate::events::{self as ev, Event, queries as events_q};
+use crate::registrations::roster::{self, Who};
 use crate::registrations::{self as regs, Registration, queries as regs_q};
 
 /// How one scan ended.
 #[derive(Debug)]
 pub enum Outcome {
-    Ok(Checkin, Box<Registration>),
+    /// Checked in now, and who it is (for the door and the `org:` message).
+    Ok(Checkin, Box<Registration>, Who),
     /// Already checked in: the check-in that counts (for offline scans, the
     /// earliest one).
     Already(Checkin),
@@ -34,7 +36,7 @@ impl Outcome {
 
     pub fn checkin_id(&self) -> Option<&str> {
         match self {
-            Outcome::Ok(c, _) | Outcome::Already(c) => Some(&c.id),
+            Outcome::Ok(c, ..) | Outcome::Already(c) => Some(&c.id),
             Outcome::Refused(_) => None,
         }
     }
@@ -174,7 +176,8 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
             .execute(conn.conn())?;
             audit(conn, &existing, "superseded", scan.actor)?;
             audit(conn, &earlier, "created", scan.actor)?;
-            return Ok(Outcome::Ok(earlier, Box::new(registration)));
+            let who = roster::who(conn.conn(), &registration.id)?.unwrap_or_default();
+            return Ok(Outcome::Ok(earlier, Box::new(registration), who));
         }
         return Ok(Outcome::Already(existing));
     }
@@ -187,15 +190,26 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
     if !scan.offline && !in_window(event, now) {
         return Ok(Outcome::Refused(Code::OutsideCheckinWindow));
     }
-    let (attendee_key, age_band) = match &registration.user_id {
+    let (attendee_key, age_band, who) = match &registration.user_id {
         Some(user_id) => {
-            let born = crate::accounts::queries::find(conn, user_id)?.birth_year;
+            let person = crate::accounts::queries::find(conn, user_id)?;
+            let who = roster::greeting(
+                Some(person.display_name),
+                None,
+                Some(person.phone),
+                None,
+                person.erased_at.is_some(),
+            );
             (
                 Some(super::attendee_key(user_id)),
-                super::age_band(born, chrono::Datelike::year(&event.starts_at)),
+                super::age_band(person.birth_year, chrono::Datelike::year(&event.starts_at)),
+                who,
             )
         }
-        None => (None, None),
+        None => {
+            let who = roster::who(conn.conn(), &registration.id)?.unwrap_or_default();
+            (None, None, who)
+        }
     };
     let checkin = Checkin {
         id: uuid::Uuid::new_v4().to_string(),
@@ -228,9 +242,10 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
         &counted,
         &checkin,
         registration.user_id.as_deref(),
+        Some(&who),
         "checkin.created",
     )?;
-    Ok(Outcome::Ok(checkin, Box::new(registration)))
+    Ok(Outcome::Ok(checkin, Box::new(registration), who))
 }
 
 /// Undoes a check-in (a mistaken scan); the audit trail keeps it.
@@ -251,18 +266,29 @@ pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), Api
         .find(&current.registration_id)
         .select(registrations::user_id)
         .first(conn.conn())?;
-    announce(conn, &counted, &current, user.as_deref(), "checkin.undone")?;
+    announce(
+        conn,
+        &counted,
+        &current,
+        user.as_deref(),
+        None,
+        "checkin.undone",
+    )?;
     Ok(())
 }
 
 /// A check-in message to the organization and the resident, plus fresh counts.
+/// The organization's copy of a new check-in names the attendee, for the other
+/// phones at the door (erasing the person blanks it: `live::personal`).
 fn announce(
     conn: &mut Tx<'_>,
     event: &Event,
     c: &Checkin,
     user_id: Option<&str>,
+    who: Option<&Who>,
     kind: &str,
 ) -> Result<(), ApiError> {
+    use crate::live::outbox::publish;
     let data = serde_json::json!({
         "checkin_id": c.id,
         "registration_id": c.registration_id,
@@ -271,7 +297,20 @@ fn announce(
         "device_id": c.device_id,
         "scanned_at": c.scanned_at.and_utc(),
     });
-    crate::live::outbox::to_org_and_user(conn, &event.organization_id, user_id, kind, &data);
+    let mut for_staff = data.clone();
+    if let Some((display_name, phone_last4)) = who {
+        for_staff["attendee"] =
+            serde_json::json!({"display_name": display_name, "phone_last4": phone_last4});
+    }
+    publish(
+        conn,
+        format!("org:{}", event.organization_id),
+        kind,
+        &for_staff,
+    );
+    if let Some(user) = user_id {
+        publish(conn, format!("user:{user}"), kind, &data);
+    }
     crate::events::live::changed(conn, event)
 }
 

@@ -63,14 +63,18 @@ pub struct Attendee {
     pub phone_last4: Option<String>,
 }
 
-/// The attendee of a registration, for a check-in answer.
-pub fn attendee(c: &mut DbConn, registration_id: &str) -> Result<Option<Attendee>, ApiError> {
-    Ok(
-        roster::who(c, registration_id)?.map(|(display_name, phone_last4)| Attendee {
+impl From<roster::Who> for Attendee {
+    fn from((display_name, phone_last4): roster::Who) -> Self {
+        Attendee {
             display_name,
             phone_last4,
-        }),
-    )
+        }
+    }
+}
+
+/// The attendee of a registration, for a check-in answer.
+pub fn attendee(c: &mut DbConn, registration_id: &str) -> Result<Option<Attendee>, ApiError> {
+    Ok(roster::who(c, registration_id)?.map(Attendee::from))
 }
 
 /// The registration a ticket or id names, or the scan's refusal code.
@@ -172,21 +176,21 @@ pub async fn check_in(
                     actor: &user.id,
                 },
             )?;
-            let view = match &outcome {
-                Outcome::Ok(_, r) => Some(registration_view(c, (**r).clone())?),
-                _ => None,
-            };
-            // A refused scan names nobody: no read for it inside the lock.
-            let attendee = match &outcome {
-                Outcome::Refused(_) => None,
-                _ => attendee(c, &registration_id)?,
+            let (view, attendee) = match &outcome {
+                Outcome::Ok(_, r, who) => (
+                    Some(registration_view(c, (**r).clone())?),
+                    Some(Attendee::from(who.clone())),
+                ),
+                // A refused scan names nobody: no read for it inside the lock.
+                Outcome::Refused(_) => (None, None),
+                Outcome::Already(_) => (None, attendee(c, &registration_id)?),
             };
             Ok((outcome, view, attendee))
         })
         .await?;
     let (outcome, view, attendee) = outcome;
     match outcome {
-        Outcome::Ok(checkin, _) => Ok(HttpResponse::Created().json(CheckinResult {
+        Outcome::Ok(checkin, ..) => Ok(HttpResponse::Created().json(CheckinResult {
             result: "ok".into(),
             checkin: checkin.into(),
             registration: view,

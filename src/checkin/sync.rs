@@ -129,6 +129,7 @@ fn changes(
     responses(
         (status = 200, body = SyncPage),
         (status = 400, description = "`invalid_query` (bad cursor)", body = Problem),
+        (status = 403, description = "`forbidden`: not staff of the event's organization", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
     ))]
 pub async fn sync(
@@ -223,6 +224,7 @@ pub struct AnomalyList {
     params(("id" = String, Path, description = "event")),
     responses(
         (status = 200, body = AnomalyList),
+        (status = 403, description = "`forbidden`: not staff of the event's organization", body = Problem),
         (status = 404, description = "`not_found`", body = Problem),
     ))]
 pub async fn anomalies(

@@ -162,6 +162,12 @@ impl Db {
     pub fn connect(settings: &Settings) -> Result<Db, ConnectError> {
         let manager = Manager::new(settings);
         let backend = manager.backend.name();
+        if backend == "sqlite" {
+            // WAL is a property of the file: set it once, before the pool opens
+            // its connections together (on a new file they would race for it
+            // and log "database is locked").
+            drop(manager.connect()?);
+        }
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size())
             .connection_timeout(Duration::from_secs(settings.pool_timeout_secs))

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::centres::queries as centres;
 use crate::db::Db;
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, Problem};
 
 const INDEX: &str = include_str!("page/index.html");
 const CSS: &str = include_str!("page/display.css");
@@ -33,6 +33,14 @@ fn page(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
+/// The page a centre's hall screen opens (HTML; it signs in with its display
+/// token and follows the board live).
+#[utoipa::path(get, path = "/display/{centre_id}", tag = "displays",
+    params(("centre_id" = String, Path, description = "centre")),
+    responses(
+        (status = 200, description = "the page", body = String, content_type = "text/html"),
+        (status = 404, description = "`not_found`: no such centre", body = Problem),
+    ))]
 pub async fn index(
     db: web::Data<Db>,
     centre_id: web::Path<String>,

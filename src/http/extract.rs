@@ -156,7 +156,11 @@ where
 }
 
 /// Middleware: a body declared larger than its route's limit (64 KiB, or
-/// 512 KiB for offline batches) is refused with `413` before anything reads it.
+/// 512 KiB for offline batches) is never parsed. Up to 4 MiB it is read and
+/// discarded (so the client gets an answer instead of a reset mid-upload) and
+/// the request goes on with no body: the route's extractors still settle who is
+/// calling first (`401`/`403`), and its JSON extractor then answers `413` from
+/// the declared length. Beyond 4 MiB the answer is `413` at once.
 pub async fn reject_oversized(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -168,16 +172,18 @@ pub async fn reject_oversized(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(len) if len > body_limit(req.path()) as u64 => {
-            if len <= DRAIN_LIMIT {
-                let mut payload = actix_web::HttpMessage::take_payload(&mut req);
-                while let Some(Ok(_)) = payload.next().await {}
-            }
+        Some(len) if len > DRAIN_LIMIT => {
             let (req, _) = req.into_parts();
             Ok(ServiceResponse::new(
                 req,
                 ApiError::from(Code::PayloadTooLarge).error_response(),
             ))
+        }
+        Some(len) if len > body_limit(req.path()) as u64 => {
+            let mut payload = actix_web::HttpMessage::take_payload(&mut req);
+            while let Some(Ok(_)) = payload.next().await {}
+            req.set_payload(actix_web::dev::Payload::None);
+            Ok(next.call(req).await?.map_into_boxed_body())
         }
         _ => Ok(next.call(req).await?.map_into_boxed_body()),
     }

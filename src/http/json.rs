@@ -57,6 +57,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let web::Json(value) = value.await?;
+            // Every body is an object: serde would also read a struct from an
+            // array of its fields in order (`[null, null]`), which no client means.
+            if value.is_array() {
+                return Err(
+                    ApiError::InvalidBody("an array where an object belongs".into()).into(),
+                );
+            }
             Ok(Json(parse(value)?))
         })
     }

@@ -151,7 +151,10 @@ pub async fn record(
     Ok(res)
 }
 
-/// `GET /metrics`
+/// Counters and gauges for the operator's scraper (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "OpenMetrics text", body = String,
+        content_type = "application/openmetrics-text")))]
 pub async fn serve(
     metrics: web::Data<Metrics>,
     gauges: Option<web::Data<dyn Gauges>>,

@@ -100,7 +100,8 @@ async fn drop_topic(hub: &HubHandle, peer: &Peer, subscriptions: &mut Subscripti
 
 /// Checks every topic the socket holds again (the person lost some access):
 /// those no longer allowed are dropped with an `error` `forbidden` frame.
-/// Returns the frames to send, and whether nothing the socket held is left.
+/// Returns the frames to send, the labels of the topics dropped, and whether
+/// nothing the socket held is left.
 pub(super) async fn recheck(
     db: &Db,
     policies: &Policies,
@@ -108,12 +109,13 @@ pub(super) async fn recheck(
     hub: &HubHandle,
     peer: &Peer,
     subscriptions: &mut Subscriptions,
-) -> (Vec<String>, bool) {
+) -> (Vec<String>, Vec<String>, bool) {
     let held: Vec<(String, (Topic, String))> = subscriptions
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut frames = Vec::new();
+    let mut dropped = Vec::new();
     for (key, (topic, label)) in held {
         if topic == Topic::Me {
             continue;
@@ -131,11 +133,12 @@ pub(super) async fn recheck(
                     }
                     .text(),
                 );
+                dropped.push(label);
             }
         }
     }
     let none_left = !frames.is_empty() && subscriptions.is_empty();
-    (frames, none_left)
+    (frames, dropped, none_left)
 }
 
 /// `auth`: a fresh access token of the same session keeps the socket open

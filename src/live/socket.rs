@@ -68,9 +68,10 @@ fn token_of(req: &HttpRequest) -> (Option<String>, bool) {
 /// `error {code, topic?}` (`forbidden` with the topic when the caller lost the
 /// right to it: the topic is dropped), `pong`. Topics: `event:{id}`, `org:{id}`
 /// (its staff), `me`, `centre:{id}`, `project:{id}`. Close codes: 1001 server
-/// going away, 1009 frame over 64 KiB, 4001 the session ended (logout,
-/// revocation, account deleted) or the access token expired, 4003 a display
-/// revoked or nothing the socket held is still allowed, 4008 slow consumer.
+/// going away, 1009 frame over 64 KiB, 4001 with reason `session_ended` (logout,
+/// revocation, account deleted: sign in again) or `token_expired` (refresh and
+/// reconnect, or send `auth` before expiry), 4003 `forbidden` (a display
+/// revoked or nothing the socket held is still allowed), 4008 slow consumer.
 #[utoipa::path(get, path = "/api/v1/live", tag = "live",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -219,10 +220,16 @@ async fn run(
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
+    // Topics dropped for lost access, as the text their frames carry: frames
+    // already queued for them are not sent.
+    let mut revoked: Vec<String> = Vec::new();
     let close: Option<CloseReason> = loop {
         tokio::select! {
             frame = rx.recv() => {
                 let Some(frame) = frame else { break None };
+                if revoked.iter().any(|needle| frame.contains(needle.as_str())) {
+                    continue;
+                }
                 tokio::select! {
                     sent = session.text(frame.to_string()) => if sent.is_err() { break None },
                     () = kill.notify.notified() => break Some(reason(kill.code())),
@@ -231,10 +238,11 @@ async fn run(
             () = kill.notify.notified() => break Some(reason(kill.code())),
             () = expiry(caller.expires_at) => break Some(CloseReason {
                 code: CloseCode::Other(SESSION_ENDED),
-                description: Some("access token expired".into()),
+                description: Some("token_expired".into()),
             }),
             () = kill.recheck.notified() => {
-                let (frames, none_left) = recheck(&db, &policies, &caller, &hub, &peer, &mut subscriptions).await;
+                let (frames, dropped, none_left) = recheck(&db, &policies, &caller, &hub, &peer, &mut subscriptions).await;
+                revoked.extend(dropped.iter().map(|label| topic_needle(label)));
                 let mut gone = false;
                 for frame in frames {
                     if session.text(frame).await.is_err() {
@@ -264,6 +272,8 @@ async fn run(
                     Some(Ok(Message::Close(_))) => break None,
                     Some(Ok(Message::Text(text))) => {
                         let reply = handle_text(&text, &mut caller, &keys, &hub, &db, &policies, &peer, &mut subscriptions).await;
+                        // Subscribed again (access came back): its frames flow again.
+                        revoked.retain(|needle| !subscriptions.values().any(|(_, label)| *needle == topic_needle(label)));
                         if let Some(reply) = reply {
                             if session.text(reply).await.is_err() { break None }
                         }
@@ -341,9 +351,25 @@ fn reason(code: u16) -> CloseReason {
             code: CloseCode::Away,
             description: Some("server shutting down".into()),
         },
+        // 4001 also closes a socket whose access token expired, with the
+        // reason `token_expired`: refresh and reconnect. This one means
+        // signing in again.
+        SESSION_ENDED => CloseReason {
+            code: CloseCode::Other(code),
+            description: Some("session_ended".into()),
+        },
+        REVOKED => CloseReason {
+            code: CloseCode::Other(code),
+            description: Some("forbidden".into()),
+        },
         other => CloseReason {
             code: CloseCode::Other(other),
             description: None,
         },
     }
+}
+
+/// How a topic's event frames name it (`hub::render` writes compact JSON).
+fn topic_needle(label: &str) -> String {
+    format!("\"topic\":{}", serde_json::Value::from(label))
 }

@@ -221,10 +221,10 @@ type WhoRow = (
 
 /// Who a registration is, as the door phone greets them: the name, and the
 /// last four digits of the phone (`None` for an erased person's number).
-pub fn who(
-    conn: &mut DbConn,
-    registration_id: &str,
-) -> Result<Option<(String, Option<String>)>, ApiError> {
+pub type Who = (String, Option<String>);
+
+/// The `Who` of a registration.
+pub fn who(conn: &mut DbConn, registration_id: &str) -> Result<Option<Who>, ApiError> {
     let row: Option<WhoRow> = registrations::table
         .left_join(users::table)
         .filter(registrations::id.eq(registration_id))
@@ -239,21 +239,33 @@ pub fn who(
         .optional()?;
     Ok(
         row.map(|(name, walk_in_name, phone, walk_in_phone, erased)| {
-            let phone = if erased.is_some() {
-                None
-            } else {
-                phone.or(walk_in_phone)
-            };
-            let last4 = phone.map(|p| {
-                p.chars()
-                    .rev()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect()
-            });
-            (name.or(walk_in_name).unwrap_or_default(), last4)
+            greeting(name, walk_in_name, phone, walk_in_phone, erased.is_some())
         }),
     )
+}
+
+/// The `Who` of an account's or a walk-in's fields, for callers that already
+/// hold them.
+pub fn greeting(
+    name: Option<String>,
+    walk_in_name: Option<String>,
+    phone: Option<String>,
+    walk_in_phone: Option<String>,
+    erased: bool,
+) -> Who {
+    let phone = if erased {
+        None
+    } else {
+        phone.or(walk_in_phone)
+    };
+    let last4 = phone.map(|p| {
+        p.chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
+    });
+    (name.or(walk_in_name).unwrap_or_default(), last4)
 }

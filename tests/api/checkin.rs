@@ -492,5 +492,42 @@ both_databases! {
         let walk_in: Value = app.post(&format!("/events/{event}/walk-ins"), Some(&owner.access),
             json!({"display_name": "钱大爷", "phone": "13812345678"})).await.json().await.unwrap();
         assert_eq!(walk_in["attendee"], json!({"display_name": "钱大爷", "phone_last4": "5678"}));
+
+        // The other phones at the door see who came in, on the organization's topic…
+        let checked_in = |messages: &[Value]| -> Vec<Value> {
+            messages.iter().filter(|m| m["type"] == "checkin.created").map(|m| m["data"]["attendee"].clone()).collect()
+        };
+        let history = org_history(&app, &owner, &org).await;
+        assert_eq!(checked_in(&history), vec![
+            json!({"display_name": "赵秀英", "phone_last4": last4}),
+            json!({"display_name": "钱大爷", "phone_last4": "5678"}),
+        ]);
+        // …and once she erases her account, its history no longer names her.
+        let res = app.request(reqwest::Method::DELETE, "/me", Some(&resident.access))
+            .json(&json!({"password": PASSWORD})).send().await.unwrap();
+        assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+        let history = org_history(&app, &owner, &org).await;
+        assert_eq!(checked_in(&history), vec![
+            json!({"display_name": "已注销", "phone_last4": null}),
+            json!({"display_name": "钱大爷", "phone_last4": "5678"}),
+        ]);
+        assert!(!history.iter().any(|m| m.to_string().contains(&resident.phone[3..])));
     }
+}
+
+/// Every message the organization's topic still holds, from the start.
+async fn org_history(app: &TestApp, owner: &Session, org: &str) -> Vec<Value> {
+    use crate::live::{connect, next, subscribe};
+    let mut socket = connect(app, Some(&owner.access)).await;
+    let subscribed = subscribe(&mut socket, &format!("org:{org}"), Some(0)).await;
+    assert_eq!(subscribed["op"], "subscribed", "{subscribed}");
+    let last = subscribed["seq"].as_i64().unwrap();
+    let mut messages = Vec::new();
+    while messages
+        .last()
+        .is_none_or(|m: &Value| m["seq"].as_i64() < Some(last))
+    {
+        messages.push(next(&mut socket).await);
+    }
+    messages
 }

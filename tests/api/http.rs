@@ -17,6 +17,8 @@ both_databases! {
             ("/organizations", "{\"name\": \"a\", \"category\": \"charity\", \"extra\": true}".into(), "application/json", 400, "invalid_body"),
             ("/organizations", "{\"name\": \"a\"".into(), "application/json", 400, "invalid_body"),
             ("/organizations", "[]".into(), "application/json", 400, "invalid_body"),
+            ("/organizations", "[\"a\", \"charity\"]".into(), "application/json", 400, "invalid_body"),
+            ("/me/volunteer/certificates", "[null, null]".into(), "application/json", 400, "invalid_body"),
             ("/organizations", "null".into(), "application/json", 400, "invalid_body"),
             ("/organizations", "".into(), "application/json", 400, "invalid_body"),
             ("/organizations", format!("{{\"name\": \"{huge}\", \"category\": \"charity\"}}"), "application/json", 413, "payload_too_large"),
@@ -60,6 +62,14 @@ both_databases! {
             let res = app.request(Method::POST, "/centres", Some(&resident.access)).json(&json!({"bogus": 1})).send().await.unwrap();
             assert_problem(res, 403, "forbidden").await;
         }
+        // …even when the body is too large: authorization first, then 413.
+        let big = json!({"name": "x".repeat(70 * 1024), "category": "charity"});
+        let res = app.request(Method::POST, "/organizations", None).json(&big).send().await.unwrap();
+        assert_problem(res, 401, "unauthenticated").await;
+        let res = app.request(Method::POST, "/centres", Some(&resident.access)).json(&big).send().await.unwrap();
+        assert_problem(res, 403, "forbidden").await;
+        let res = app.request(Method::POST, "/organizations", Some(&resident.access)).json(&big).send().await.unwrap();
+        assert_problem(res, 413, "payload_too_large").await;
         // Nothing half-written: the only organizations are none at all.
         let mine: Value = app.get("/organizations", Some(&user.access)).await.json().await.unwrap();
         assert_eq!(mine["items"], json!([]));

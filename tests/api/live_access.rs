@@ -12,18 +12,24 @@ use crate::helpers::*;
 use crate::live::{Socket, connect, next, subscribe};
 
 /// The close code the socket ends with, within `secs` seconds; text frames
-/// before it are returned too.
-async fn closed(socket: &mut Socket, secs: u64) -> (Option<u16>, Vec<Value>) {
+/// before it and the close reason are returned too.
+async fn closed(socket: &mut Socket, secs: u64) -> (Option<u16>, Vec<Value>, String) {
     let mut frames = Vec::new();
     loop {
         match tokio::time::timeout(Duration::from_secs(secs), socket.next())
             .await
             .expect("closed in time")
         {
-            Some(Ok(Message::Close(frame))) => return (frame.map(|f| u16::from(f.code)), frames),
+            Some(Ok(Message::Close(frame))) => {
+                let reason = frame
+                    .as_ref()
+                    .map(|f| f.reason.to_string())
+                    .unwrap_or_default();
+                return (frame.map(|f| u16::from(f.code)), frames, reason);
+            }
             Some(Ok(Message::Text(text))) => frames.push(serde_json::from_str(&text).unwrap()),
             Some(Ok(_)) => {}
-            _ => return (None, frames),
+            _ => return (None, frames, String::new()),
         }
     }
 }
@@ -43,7 +49,8 @@ both_databases! {
         assert_eq!(subscribe(&mut socket, "me", None).await["op"], "subscribed");
         let res = app.post("/auth/logout", Some(&resident.access), json!({"refresh_token": resident.refresh})).await;
         assert_eq!(res.status(), 204);
-        assert_eq!(closed(&mut socket, 5).await.0, Some(4001));
+        let (code, _, reason) = closed(&mut socket, 5).await;
+        assert_eq!((code, reason.as_str()), (Some(4001), "session_ended"), "sign in again");
 
         let other = app.register("被盗的令牌").await;
         let mut socket = connect(&app, Some(&other.access)).await;
@@ -76,7 +83,7 @@ both_databases! {
         assert_eq!(res.status(), 204);
         let dropped = next(&mut both).await;
         assert_eq!(dropped, json!({"op": "error", "code": "forbidden", "topic": format!("org:{org}")}));
-        let (code, frames) = closed(&mut only_org, 5).await;
+        let (code, frames, _) = closed(&mut only_org, 5).await;
         assert_eq!(code, Some(4003), "nothing the socket held is left: {frames:?}");
         assert!(frames.iter().any(|f| f["code"] == "forbidden"), "{frames:?}");
 
@@ -107,7 +114,8 @@ both_databases! {
         op(&mut renewed, json!({"op": "auth", "token": stranger.access})).await;
         assert_eq!(next(&mut renewed).await["code"], "unauthenticated");
 
-        assert_eq!(closed(&mut lapsing, 6).await.0, Some(4001), "the first token expired");
+        let (code, _, reason) = closed(&mut lapsing, 6).await;
+        assert_eq!((code, reason.as_str()), (Some(4001), "token_expired"), "refresh and reconnect");
         // The renewed socket outlived the first token, and lapses with the second.
         op(&mut renewed, json!({"op": "ping"})).await;
         assert_eq!(next(&mut renewed).await["op"], "pong");

@@ -10,10 +10,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, Code};
+
+mod problems;
 use crate::{
     accounts, catalogue, centres, checkin, displays, error, events, feedback, health, live,
     notifications, organizations, projects, registrations, volunteers, webhooks,
 };
+use problems::SharedProblems;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +34,9 @@ use crate::{
     paths(
         health::healthz,
         health::readyz,
+        crate::http::metrics::serve,
+        serve,
+        displays::page::index,
         health::advance_clock,
         accounts::auth_routes::register,
         accounts::auth_routes::login,
@@ -152,7 +158,7 @@ use crate::{
         catalogue::routes::recommend,
     ),
     components(schemas(error::Problem, error::ProblemField, events::routes::SeriesCreated)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &SharedProblems),
     tags(
         (name = "auth", description = "Register, sign in, refresh, sign out"),
         (name = "accounts", description = "The signed-in user"),
@@ -260,7 +266,9 @@ pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     }
 }
 
-/// `GET /api/v1/openapi.json`
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
 pub async fn serve() -> HttpResponse {
     match to_json() {
         Ok(text) => HttpResponse::Ok()
