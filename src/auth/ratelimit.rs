@@ -1,4 +1,5 @@
-//! Rate limits for the auth endpoints, per client address and per phone. The
+//! Rate limits for the auth endpoints, per client address and per phone, and
+//! for looking other people up by phone (an hour's window per caller). The
 //! counters live in the database so that every instance behind the load balancer
 //! counts against the same window. Each instance also keeps its own count in
 //! memory and refuses from there first: a flood of refused logins costs no
@@ -6,11 +7,12 @@
 //! window still go to the database, so the limit holds across instances.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::CurrentUser;
 use crate::db::schema::rate_limits;
 use crate::db::{self, Db, DbConn};
 use crate::error::ApiError;
@@ -18,10 +20,17 @@ use crate::error::ApiError;
 pub const WINDOW: Duration = Duration::seconds(60);
 /// Login attempts a minute for one phone number, whatever the address.
 pub const PER_PHONE: u32 = 10;
+/// Lookups of other people by phone one caller may make in an hour (adding an
+/// organization's member, a buyer's staff member, a project's evaluator): each
+/// "no such account" tells whether a number is registered.
+pub const PHONE_LOOKUPS_PER_HOUR: u32 = 30;
+const HOUR: Duration = Duration::hours(1);
+/// Windows kept in the database at least this long after they start.
+const KEEP: Duration = Duration::hours(2);
 
 /// Counts one hit in `bucket`; `429 rate_limited` with the seconds until the
 /// window ends once `limit` hits were counted in the current window.
-fn hit(conn: &mut DbConn, bucket: &str, limit: u32) -> Result<(), ApiError> {
+fn hit(conn: &mut DbConn, bucket: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
     let now = db::now();
     db_run!(conn, |c| diesel::insert_into(rate_limits::table)
         .values((
@@ -32,7 +41,7 @@ fn hit(conn: &mut DbConn, bucket: &str, limit: u32) -> Result<(), ApiError> {
         .on_conflict_do_nothing()
         .execute(c))?;
     diesel::update(rate_limits::table.find(bucket))
-        .filter(rate_limits::window_start.le(now - WINDOW))
+        .filter(rate_limits::window_start.le(now - window))
         .set((rate_limits::window_start.eq(now), rate_limits::hits.eq(0)))
         .execute(conn)?;
     let limit = i32::try_from(limit).unwrap_or(i32::MAX);
@@ -48,7 +57,7 @@ fn hit(conn: &mut DbConn, bucket: &str, limit: u32) -> Result<(), ApiError> {
         .select(rate_limits::window_start)
         .first(conn)?;
     let retry_after_secs =
-        u64::try_from((started + WINDOW - now).num_seconds().max(1)).unwrap_or(1);
+        u64::try_from((started + window - now).num_seconds().max(1)).unwrap_or(1);
     Err(ApiError::RateLimited { retry_after_secs })
 }
 
@@ -73,10 +82,15 @@ pub struct Limiter {
 impl Limiter {
     /// Counts the attempt in memory; `Err` with the seconds to wait when any
     /// bucket is already over its limit here (no database write then).
-    fn admit(&self, buckets: &[(String, u32)], now: NaiveDateTime) -> Result<(), ApiError> {
+    fn admit(
+        &self,
+        buckets: &[(String, u32)],
+        now: NaiveDateTime,
+        window: Duration,
+    ) -> Result<(), ApiError> {
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > MEMORY_BUCKETS {
-            map.retain(|_, l| l.window_start > now - WINDOW);
+            map.retain(|_, l| l.window_start > now - window);
             // Still full (a flood of distinct buckets): forget them all. This
             // is only the first line; the database keeps counting.
             if map.len() > MEMORY_BUCKETS {
@@ -89,7 +103,7 @@ impl Limiter {
                 hits: 0,
                 blocked_until: None,
             });
-            if local.window_start <= now - WINDOW {
+            if local.window_start <= now - window {
                 *local = Local {
                     window_start: now,
                     hits: 0,
@@ -98,7 +112,7 @@ impl Limiter {
             }
             let until = match local.blocked_until {
                 Some(until) if until > now => Some(until),
-                _ if local.hits >= *limit => Some(local.window_start + WINDOW),
+                _ if local.hits >= *limit => Some(local.window_start + window),
                 _ => None,
             };
             if let Some(until) = until {
@@ -127,13 +141,37 @@ impl Limiter {
     }
 }
 
-/// Counts a hit in each `(bucket, limit)`; limits of 0 are off. Refused from
-/// memory when this instance already saw the limit reached; otherwise counted
-/// in the database, which holds the limit across instances.
+/// Counts a hit in each `(bucket, limit)` of a minute's window; limits of 0
+/// are off. Refused from memory when this instance already saw the limit
+/// reached; otherwise counted in the database, which holds the limit across
+/// instances.
 pub async fn check(
     db: &Db,
     limiter: &Limiter,
     buckets: Vec<(String, u32)>,
+) -> Result<(), ApiError> {
+    check_within(db, limiter, buckets, WINDOW).await
+}
+
+/// Counts one lookup of another person by phone for `caller` (admins are not
+/// limited): `429` past [`PHONE_LOOKUPS_PER_HOUR`] in the hour.
+pub async fn phone_lookup(
+    db: &Db,
+    limiter: &Limiter,
+    caller: &CurrentUser,
+) -> Result<(), ApiError> {
+    if caller.is_admin {
+        return Ok(());
+    }
+    let bucket = format!("phone-lookup:{}", caller.id);
+    check_within(db, limiter, vec![(bucket, PHONE_LOOKUPS_PER_HOUR)], HOUR).await
+}
+
+async fn check_within(
+    db: &Db,
+    limiter: &Limiter,
+    buckets: Vec<(String, u32)>,
+    window: Duration,
 ) -> Result<(), ApiError> {
     let buckets: Vec<_> = buckets
         .into_iter()
@@ -143,29 +181,40 @@ pub async fn check(
         return Ok(());
     }
     let now = db::now();
-    limiter.admit(&buckets, now)?;
+    limiter.admit(&buckets, now, window)?;
     // One transaction for all counters: a refused attempt counts nowhere.
     let counted = buckets.clone();
+    // Which bucket the database refused: only that one is blocked in memory
+    // (a phone over its limit must not block its caller's address as well).
+    let refused: Arc<Mutex<Option<(String, u32)>>> = Arc::default();
+    let noted = refused.clone();
     let result = db
         .write(move |conn| {
             for (bucket, limit) in &counted {
-                hit(conn, bucket, *limit)?;
+                if let Err(e) = hit(conn, bucket, *limit, window) {
+                    if matches!(e, ApiError::RateLimited { .. }) {
+                        *noted.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some((bucket.clone(), *limit));
+                    }
+                    return Err(e);
+                }
             }
             Ok(())
         })
         .await;
     if let Err(ApiError::RateLimited { retry_after_secs }) = &result {
-        limiter.block(&buckets, *retry_after_secs, now);
+        let refused = refused.lock().unwrap_or_else(|p| p.into_inner()).take();
+        limiter.block(&Vec::from_iter(refused), *retry_after_secs, now);
     }
     result
 }
 
 /// Deletes windows that ended long ago; run periodically.
 pub fn prune(conn: &mut DbConn) -> Result<usize, ApiError> {
-    Ok(diesel::delete(
-        rate_limits::table.filter(rate_limits::window_start.lt(db::now() - WINDOW * 10)),
+    Ok(
+        diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(db::now() - KEEP)))
+            .execute(conn)?,
     )
-    .execute(conn)?)
 }
 
 #[cfg(test)]
@@ -178,16 +227,16 @@ mod tests {
         let now = db::now();
         let buckets = vec![("login-phone:x".to_owned(), 3)];
         for _ in 0..3 {
-            assert!(limiter.admit(&buckets, now).is_ok());
+            assert!(limiter.admit(&buckets, now, WINDOW).is_ok());
         }
         assert!(matches!(
-            limiter.admit(&buckets, now),
+            limiter.admit(&buckets, now, WINDOW),
             Err(ApiError::RateLimited { .. })
         ));
-        assert!(limiter.admit(&buckets, now + WINDOW).is_ok());
+        assert!(limiter.admit(&buckets, now + WINDOW, WINDOW).is_ok());
         limiter.block(&buckets, 30, now + WINDOW);
         assert!(matches!(
-            limiter.admit(&buckets, now + WINDOW + Duration::seconds(10)),
+            limiter.admit(&buckets, now + WINDOW + Duration::seconds(10), WINDOW),
             Err(ApiError::RateLimited {
                 retry_after_secs: 20
             })

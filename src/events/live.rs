@@ -36,18 +36,51 @@ pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
         "event.counts",
         &counts(event),
     );
-    if let Some(centre_id) = &event.centre_id {
-        let tz = centres::find(tx, centre_id)?.map_or(chrono_tz::Asia::Shanghai, |c| c.tz());
-        let today = tz.from_utc_datetime(&db::now()).date_naive();
-        let day = tz.from_utc_datetime(&event.starts_at).date_naive();
-        if day == today {
-            publish(
-                tx,
-                format!("centre:{centre_id}"),
-                "board.changed",
-                &json!({"event_id": event_id}),
-            );
-        }
+    if let Some(centre_id) = &event.centre_id
+        && board_day(tx, centre_id, event.starts_at)?.1
+    {
+        publish(
+            tx,
+            format!("centre:{centre_id}"),
+            "board.changed",
+            &json!({"event_id": event_id}),
+        );
+    }
+    Ok(())
+}
+
+/// The local day of `at` at the centre, and whether it is today there.
+fn board_day(
+    tx: &mut Tx<'_>,
+    centre_id: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<(chrono::NaiveDate, bool), ApiError> {
+    let tz = centres::find(tx, centre_id)?.map_or(chrono_tz::Asia::Shanghai, |c| c.tz());
+    let today = tz.from_utc_datetime(&db::now()).date_naive();
+    let day = tz.from_utc_datetime(&at).date_naive();
+    Ok((day, day == today))
+}
+
+/// After an event moved (`before` is how it was): the board it was on today,
+/// at another centre or on another day now, loses it (`board.changed` with
+/// `reason: moved`). Where it is now, [`changed`] tells.
+pub fn moved(tx: &mut Tx<'_>, before: &Event, after: &Event) -> Result<(), ApiError> {
+    let Some(centre_id) = &before.centre_id else {
+        return Ok(());
+    };
+    let (day, today) = board_day(tx, centre_id, before.starts_at)?;
+    if !today {
+        return Ok(());
+    }
+    let still_there = after.centre_id.as_ref() == Some(centre_id)
+        && board_day(tx, centre_id, after.starts_at)?.0 == day;
+    if !still_there {
+        publish(
+            tx,
+            format!("centre:{centre_id}"),
+            "board.changed",
+            &json!({"event_id": before.id, "reason": "moved"}),
+        );
     }
     Ok(())
 }

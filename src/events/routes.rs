@@ -306,7 +306,11 @@ pub async fn patch(
             if fields.capacity > event.capacity {
                 seats.capacity_raised(c, &id)?;
             }
+            let before = event;
             let event = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
+            if moved {
+                super::live::moved(c, &before, &event)?;
+            }
             let view = EventView::new(event, org_name, now);
             announce(c, &view, "event.updated")?;
             Ok(view)

@@ -123,20 +123,6 @@ pub async fn note(
         .await
 }
 
-/// How many phone lookups `actor` made since `since` (across organizations).
-pub fn lookups_since(
-    conn: &mut DbConn,
-    actor: &str,
-    since: NaiveDateTime,
-) -> Result<i64, ApiError> {
-    Ok(access_log::table
-        .filter(access_log::actor.eq(actor))
-        .filter(access_log::what.eq(Access::PhoneLookup.as_str()))
-        .filter(access_log::at.gt(since))
-        .count()
-        .get_result(conn)?)
-}
-
 /// The entries `user_id` made, for their own data export.
 pub fn by_actor(conn: &mut DbConn, user_id: &str) -> Result<Vec<AccessEntry>, ApiError> {
     let rows: Vec<Row> = access_log::table

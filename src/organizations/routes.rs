@@ -11,6 +11,7 @@ use super::{
     queries,
 };
 use crate::accounts::{Phone, queries as users};
+use crate::auth::ratelimit::{self, Limiter};
 use crate::auth::{Admin, CurrentUser, MaybeUser};
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Invalid, Problem};
@@ -317,14 +318,10 @@ pub struct AddMember {
     pub role: String,
 }
 
-/// Lookups of people by phone one caller may make in an hour (adding members
-/// would otherwise tell anyone who can create an organization which numbers
-/// have an account).
-const PHONE_LOOKUPS_PER_HOUR: i64 = 30;
-
 /// Adds a member by phone. Owners and managers add managers and staff; only
 /// owners (and admins) add owners. Each lookup is recorded in the
-/// organization's access log; more than 30 an hour by one caller is `429`.
+/// organization's access log; more than 30 lookups an hour by one caller
+/// (here and in buyers' staff and evaluators together) is `429`.
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/members", tag = "organizations",
     security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -340,6 +337,7 @@ const PHONE_LOOKUPS_PER_HOUR: i64 = 30;
 pub async fn add_member(
     Guarded(user, body): Guarded<CurrentUser, Json<AddMember>>,
     db: web::Data<Db>,
+    limiter: web::Data<Limiter>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -347,22 +345,17 @@ pub async fn add_member(
         phone = "phone" => Phone::parse(&body.phone),
         role = "role" => Role::parse(&body.role),
     );
-    // Each lookup by phone is logged and limited before it is made, in a write
-    // of its own, so a refused lookup ("no such account") is logged too.
+    // Each lookup by phone is limited (per caller, shared with the buyers'
+    // lookups) and logged before it is made, in writes of their own, so a
+    // refused lookup ("no such account") is logged too. Who may add members is
+    // settled first.
     let (org_id, caller) = (id.to_string(), user.clone());
-    db.write(move |c| {
-        access::require(c, &org_id, &caller, Need::Manager)?;
-        let hour_ago = db::now() - chrono::Duration::hours(1);
-        if !caller.is_admin
-            && access_log::lookups_since(c, &caller.id, hour_ago)? >= PHONE_LOOKUPS_PER_HOUR
-        {
-            return Err(ApiError::RateLimited {
-                retry_after_secs: 3600,
-            });
-        }
-        access_log::record(c, &org_id, &caller.id, Access::PhoneLookup, None)
-    })
-    .await?;
+    db.run(move |c| access::require(c, &org_id, &caller, Need::Manager).map(drop))
+        .await?;
+    ratelimit::phone_lookup(&db, &limiter, &user).await?;
+    let (org_id, caller) = (id.to_string(), user.id.clone());
+    db.write(move |c| access_log::record(c, &org_id, &caller, Access::PhoneLookup, None))
+        .await?;
     let member = db
         .write(move |c| {
             let standing = access::require(c, &id, &user, Need::Manager)?;

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::accounts::{Phone, queries as users};
 use crate::auth::CurrentUser;
+use crate::auth::ratelimit::{self, Limiter};
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
@@ -415,15 +416,25 @@ pub struct EvaluatorView {
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`conflict_of_interest` (a member of a bidding organization), `already_member`", body = Problem),
         (status = 422, description = "`validation_failed` (no account with that phone)", body = Problem),
+        (status = 429, description = "`rate_limited`: more than 30 lookups by phone in an hour (with organizations' members)", body = Problem),
     ))]
 pub async fn add_evaluator(
     Guarded(user, body): Guarded<CurrentUser, Json<AddEvaluator>>,
     db: web::Data<Db>,
+    limiter: web::Data<Limiter>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
     parse_fields!(phone = "phone" => Phone::parse(&body.phone));
+    // A lookup by phone: who may add evaluators is settled first, then it counts.
+    let (project, caller) = (id.clone(), user.clone());
+    db.run(move |c| {
+        let a = super::access::load(c, &project, &caller, false)?;
+        a.require(a.buyer_staff)
+    })
+    .await?;
+    ratelimit::phone_lookup(&db, &limiter, &user).await?;
     let view = db
         .write(move |tx| {
             let a = load_for_write(tx, &id, &user)?;

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::{Buyer, BuyerView, access, queries};
 use crate::accounts::{Phone, queries as users};
 use crate::auth::CurrentUser;
+use crate::auth::ratelimit::{self, Limiter};
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Invalid, Problem};
 use crate::http::extract::Guarded;
@@ -138,15 +139,22 @@ fn require_staff(
         (status = 404, description = "`not_found`", body = Problem),
         (status = 409, description = "`already_member`", body = Problem),
         (status = 422, description = "`validation_failed` (no account with that phone)", body = Problem),
+        (status = 429, description = "`rate_limited`: more than 30 lookups by phone in an hour (with organizations' members)", body = Problem),
     ))]
 pub async fn add_member(
     Guarded(user, body): Guarded<CurrentUser, Json<AddStaff>>,
     db: web::Data<Db>,
+    limiter: web::Data<Limiter>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     parse_fields!(phone = "phone" => Phone::parse(&body.phone));
     let id = id.into_inner();
+    // A lookup by phone: who may add staff is settled first, then it counts.
+    let (buyer, caller) = (id.clone(), user.clone());
+    db.run(move |c| require_staff(c, &buyer, &caller).map(drop))
+        .await?;
+    ratelimit::phone_lookup(&db, &limiter, &user).await?;
     let view = db
         .write(move |tx| {
             require_staff(tx, &id, &user)?;

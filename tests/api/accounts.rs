@@ -160,7 +160,7 @@ both_databases! {
 
 both_databases! {
     async fn the_eleventh_login_attempt_in_a_minute_for_one_phone_is_refused(kind) {
-        let app = TestApp::spawn(kind).await;
+        let app = TestApp::spawn(kind.clone()).await;
         let user = app.register("刘阿姨").await;
         for attempt in 1..=10 {
             let res = app
@@ -184,6 +184,22 @@ both_databases! {
         let other = app.register("赵伯伯").await;
         let res = app.post("/auth/login", None, json!({"phone": other.phone, "password": PASSWORD})).await;
         assert_eq!(res.status(), 200);
+
+        // Two instances, the per-address limit on: the phone's tenth attempt
+        // was made through one, the refused eleventh through the other (whose
+        // memory saw nothing, so the database refused it). That blocks the
+        // phone there, not its caller's address.
+        let (_db, url) = TestDb::create(&kind);
+        let settings = || { let mut s = test_settings(url.clone()); s.auth_rate_limit = 30; s };
+        let (a, b) = (TestApp::start_shared(settings()).await, TestApp::start_shared(settings()).await);
+        let (user, other) = (a.register("钱阿姨").await, a.register("孙伯伯").await);
+        for _ in 1..=10 {
+            a.post("/auth/login", None, json!({"phone": user.phone, "password": "wrong password"})).await;
+        }
+        let res = b.post("/auth/login", None, json!({"phone": user.phone, "password": PASSWORD})).await;
+        assert_problem(res, 429, "rate_limited").await;
+        let res = b.post("/auth/login", None, json!({"phone": other.phone, "password": PASSWORD})).await;
+        assert_eq!(res.status(), 200, "the address is under its limit");
     }
 }
 

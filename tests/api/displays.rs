@@ -352,3 +352,120 @@ both_databases! {
         assert!(extra.is_err(), "no fourth message: {extra:?}");
     }
 }
+
+/// Every message the centre's topic holds, from the start.
+async fn centre_history(app: &TestApp, centre: &str) -> Vec<Value> {
+    let mut screen = connect(app, None).await.unwrap();
+    let subscribe = json!({"op": "subscribe", "topic": format!("centre:{centre}"), "since": 0});
+    screen
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .unwrap();
+    let subscribed = next_json(&mut screen).await;
+    assert_eq!(subscribed["op"], "subscribed", "{subscribed}");
+    let last = subscribed["seq"].as_i64().unwrap();
+    let mut messages: Vec<Value> = Vec::new();
+    while messages
+        .last()
+        .is_none_or(|m| m["seq"].as_i64() < Some(last))
+    {
+        messages.push(next_json(&mut screen).await);
+    }
+    messages
+}
+
+/// The `board.changed` messages, as (reason, what it names).
+fn board_changes(messages: &[Value]) -> Vec<(String, String)> {
+    let mut changes: Vec<(String, String)> = messages
+        .iter()
+        .filter(|m| m["type"] == "board.changed")
+        .map(|m| {
+            let data = &m["data"];
+            let named = data["event_id"]
+                .as_str()
+                .or(data["announcement_id"].as_str())
+                .or(data["date"].as_str());
+            (
+                data["reason"].as_str().unwrap_or("changed").to_owned(),
+                named.unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    changes.sort();
+    changes
+}
+
+both_databases! {
+    async fn time_alone_moves_the_board_and_the_screens_are_told_once(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "时钟队").await;
+        let centre = centre(&app, &admin).await;
+        let now = Utc::now().naive_utc();
+        let minutes = |m: i64| now + chrono::Duration::minutes(m);
+        let running = event_at(&app, &org, &owner, &centre, "正在进行", minutes(-1), 61).await;
+        let over = event_at(&app, &org, &owner, &centre, "刚结束", minutes(-30), 29).await;
+        event_at(&app, &org, &owner, &centre, "一小时后", minutes(60), 60).await;
+        // An announcement posted an hour ahead of its start, which then passes
+        // (both moved back in the database).
+        let ahead = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+        let posted: Value = app.post(&format!("/centres/{centre}/announcements"), Some(&admin.access), json!({"text": "稍后显示", "starts_at": ahead})).await.json().await.unwrap();
+        let announcement = posted["id"].as_str().unwrap().to_owned();
+        let id = announcement.clone();
+        app.db.run(move |c| {
+            use diesel::prelude::*;
+            use mulin::db::schema::announcements;
+            diesel::update(announcements::table.find(&id))
+                .set((
+                    announcements::starts_at.eq(Some(Utc::now().naive_utc() - chrono::Duration::minutes(1))),
+                    announcements::created_at.eq(Utc::now().naive_utc() - chrono::Duration::minutes(61)),
+                ))
+                .execute(c)?;
+            Ok(())
+        }).await.unwrap();
+
+        // Two instances looking at once, then a third look finds nothing left.
+        let (a, b) = tokio::join!(app.db.write(mulin::displays::clock::tick), app.db.write(mulin::displays::clock::tick));
+        // (The server's own minute tick may have announced some first: the
+        // topic's history below is what must be exact.)
+        assert!(a.unwrap() + b.unwrap() <= 5, "a new day, two starts, one end, one announcement");
+        assert_eq!(app.db.write(mulin::displays::clock::tick).await.unwrap(), 0, "nothing twice");
+
+        let today = chrono_tz::Asia::Shanghai.from_utc_datetime(&now).date_naive().format("%Y-%m-%d").to_string();
+        let mut expected = vec![
+            ("announcement_started".to_owned(), announcement),
+            ("event_ended".to_owned(), over.clone()),
+            ("event_started".to_owned(), over.clone()),
+            ("event_started".to_owned(), running.clone()),
+            ("new_day".to_owned(), today),
+        ];
+        expected.sort();
+        assert_eq!(board_changes(&centre_history(&app, &centre).await), expected);
+        let board: Value = app.get(&format!("/centres/{centre}/board"), None).await.json().await.unwrap();
+        let state = |id: &str| board["events"].as_array().unwrap().iter().find(|e| e["id"] == id).map(|e| e["status"].clone());
+        // (Near Shanghai's midnight an activity may sit on yesterday's board.)
+        for (id, status) in [(&running, "in_progress"), (&over, "ended")] {
+            if let Some(shown) = state(id) {
+                assert_eq!(shown, status);
+            }
+        }
+        assert!(board["announcements"].as_array().unwrap().iter().any(|a| a["text"] == "稍后显示"));
+
+        // An activity moved to another centre leaves the board it was on today.
+        let other: Value = app.post("/centres", Some(&admin.access), json!({"name": "另一个中心", "address": "路 1 号", "street": "街道", "district": "区"})).await.json().await.unwrap();
+        let other = other["id"].as_str().unwrap().to_owned();
+        let soon = event_at(&app, &org, &owner, &centre, "搬走的活动", minutes(90), 30).await;
+        let before = centre_history(&app, &centre).await.len();
+        let res = app.request(reqwest::Method::PATCH, &format!("/events/{soon}"), Some(&owner.access)).json(&json!({"centre_id": other})).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let after = centre_history(&app, &centre).await;
+        let on_today = chrono_tz::Asia::Shanghai.from_utc_datetime(&minutes(90)).date_naive()
+            == chrono_tz::Asia::Shanghai.from_utc_datetime(&Utc::now().naive_utc()).date_naive();
+        let told: Vec<(String, String)> = board_changes(&after[before..]);
+        if on_today {
+            assert_eq!(told, vec![("moved".to_owned(), soon.clone())]);
+        } else {
+            assert!(told.is_empty(), "tomorrow's activity was on no board: {told:?}");
+        }
+    }
+}

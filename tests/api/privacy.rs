@@ -462,3 +462,48 @@ both_databases! {
         assert_eq!(log["items"].as_array().unwrap().len(), 30, "every lookup made is logged; the refused one was not made");
     }
 }
+
+both_databases! {
+    async fn lookups_by_phone_for_a_buyers_staff_and_evaluators_share_the_callers_hour(kind) {
+        let app = TestApp::spawn(kind).await;
+        let w = crate::projects::world(&app).await;
+        let (admin, org, owner, buyer) = (&w.admin, &w.org, &w.owner, &w.buyer);
+        // The owner of an organization is also a buyer's staff member.
+        let res = app.post(&format!("/buyers/{buyer}/members"), Some(&admin.access), json!({"phone": owner.phone})).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let project = crate::projects::draft(&app, &w, &(chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()).await;
+        let project = project["id"].as_str().unwrap().to_owned();
+        let unknown = |path: String| {
+            let app = &app;
+            let token = owner.access.clone();
+            // Members have a role; buyers' staff and evaluators do not.
+            let body = if path.starts_with("/organizations") {
+                json!({"phone": new_phone(), "role": "staff"})
+            } else {
+                json!({"phone": new_phone()})
+            };
+            async move { app.post(&path, Some(&token), body).await }
+        };
+        for i in 0..30 {
+            let path = match i % 3 {
+                0 => format!("/organizations/{org}/members"),
+                1 => format!("/buyers/{buyer}/members"),
+                _ => format!("/projects/{project}/evaluators"),
+            };
+            let res = unknown(path.clone()).await;
+            assert_eq!(res.status(), 422, "{path}: {}", res.text().await.unwrap());
+        }
+        for path in [format!("/buyers/{buyer}/members"), format!("/projects/{project}/evaluators"), format!("/organizations/{org}/members")] {
+            let res = unknown(path).await;
+            assert!(res.headers().contains_key("retry-after"));
+            assert_problem(res, 429, "rate_limited").await;
+        }
+        // A caller who may not add anyone is refused for that, not counted.
+        let stranger = app.register("路人").await;
+        let res = app.post(&format!("/buyers/{buyer}/members"), Some(&stranger.access), json!({"phone": new_phone()})).await;
+        assert!(matches!(res.status().as_u16(), 403 | 404), "{}", res.status());
+        // Admins are not limited.
+        let res = app.post(&format!("/buyers/{buyer}/members"), Some(&admin.access), json!({"phone": new_phone()})).await;
+        assert_problem(res, 422, "validation_failed").await;
+    }
+}
