@@ -97,7 +97,18 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared, StartError> {
     let database = |e: ApiError| StartError::Database(e.to_string());
     let sealer = Arc::new(Sealer::from_settings(settings)?);
     let secret = match &settings.jwt_secret {
-        Some(secret) => secret.expose().to_owned(),
+        Some(secret) => {
+            // A secret generated before the setting was given is key material
+            // nobody uses any more: it goes.
+            if db
+                .write(tokens::forget_shared_secret)
+                .await
+                .map_err(database)?
+            {
+                tracing::info!("MULIN_JWT_SECRET is set: the generated token secret was deleted");
+            }
+            secret.expose().to_owned()
+        }
         None => {
             let sealer = sealer.clone();
             db.write(move |tx| tokens::shared_secret(tx, &sealer))

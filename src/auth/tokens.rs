@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::sealed::Sealer;
 use crate::db::schema::app_secrets;
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
 use crate::http::client::CallerScope;
 use crate::http::etag::hex;
@@ -151,6 +151,12 @@ pub fn new_refresh_token() -> (String, String) {
 
 pub fn hash_refresh_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Deletes the generated secret (`MULIN_JWT_SECRET` is set); true if there was one.
+pub fn forget_shared_secret(conn: &mut Tx<'_>) -> Result<bool, ApiError> {
+    let deleted = diesel::delete(app_secrets::table.find("jwt_hs256")).execute(conn.conn())?;
+    Ok(deleted > 0)
 }
 
 /// The HMAC secret all instances share when `MULIN_JWT_SECRET` is unset: one

@@ -7,13 +7,14 @@
 //! It never waits for a client: a full queue closes that connection with 4008.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 use super::ServerMsg;
+use super::limits::Budgets;
 use super::outbox::{self, Signal};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -147,64 +148,11 @@ pub struct HubHandle {
     pub signal: Arc<Signal>,
     pub stats: Arc<Stats>,
     next_id: Arc<AtomicU64>,
-    per_user: Arc<Mutex<HashMap<String, usize>>>,
-    /// Anonymous subscribes per client address: (minute started, count).
-    subscribes: Arc<Mutex<HashMap<String, (std::time::Instant, u32)>>>,
-}
-
-/// One signed-in user's open connection, counted until dropped.
-pub struct Seat {
-    user: String,
-    per_user: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl Drop for Seat {
-    fn drop(&mut self) {
-        if let Ok(mut counts) = self.per_user.lock() {
-            if let Some(n) = counts.get_mut(&self.user) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    counts.remove(&self.user);
-                }
-            }
-        }
-    }
+    /// Connection seats per user and anonymous subscribes per address.
+    pub budgets: Budgets,
 }
 
 impl HubHandle {
-    /// Counts one subscribe against `who`'s budget of `per_minute` (anonymous
-    /// callers, by client address, across their sockets); false past it.
-    pub fn take_subscribe(&self, who: &str, per_minute: u32) -> bool {
-        let Ok(mut budgets) = self.subscribes.lock() else {
-            return true;
-        };
-        let now = std::time::Instant::now();
-        let minute = std::time::Duration::from_secs(60);
-        if budgets.len() > 10_000 {
-            budgets.retain(|_, (start, _)| now.duration_since(*start) < minute);
-        }
-        let (start, n) = budgets.entry(who.to_owned()).or_insert((now, 0));
-        if now.duration_since(*start) >= minute {
-            (*start, *n) = (now, 0);
-        }
-        *n += 1;
-        *n <= per_minute
-    }
-
-    /// Takes one of the user's `max` connection seats, if one is free.
-    pub fn take_seat(&self, user: &str, max: usize) -> Option<Seat> {
-        let mut counts = self.per_user.lock().ok()?;
-        let n = counts.entry(user.to_owned()).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(Seat {
-            user: user.to_owned(),
-            per_user: self.per_user.clone(),
-        })
-    }
-
     pub fn next_peer_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -237,8 +185,7 @@ pub fn start(db: Db, signal: Arc<Signal>, queue: usize) -> HubHandle {
         signal,
         stats,
         next_id: Arc::new(AtomicU64::new(1)),
-        per_user: Arc::default(),
-        subscribes: Arc::default(),
+        budgets: Budgets::default(),
     }
 }
 

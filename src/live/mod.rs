@@ -7,12 +7,14 @@
 //!
 //! High (floor 5, imports no feature): the [`hub`] reads new messages of the
 //! topics somebody here follows and pushes them to each connection's bounded
-//! queue; the [`socket`] serves `GET /api/v1/live`; on PostgreSQL the
+//! queue; [`limits`] keeps what one caller may hold (seats per user,
+//! anonymous subscribes per address); the [`socket`] serves `GET /api/v1/live`; on PostgreSQL the
 //! [`sequencer`] numbers committed messages and the [`listener`] hears
 //! messages sequenced by other instances.
 
 pub mod gauges;
 pub mod hub;
+pub mod limits;
 pub mod listener;
 pub mod ops;
 pub mod outbox;

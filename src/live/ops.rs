@@ -36,9 +36,9 @@ impl Caller {
     /// its budget (reconnecting does not reset it).
     fn may_subscribe(&self, hub: &HubHandle) -> bool {
         match (&self.address, &self.viewer.user, &self.display_id) {
-            (Some(address), None, None) => {
-                hub.take_subscribe(address, ANONYMOUS_SUBSCRIBES_PER_MINUTE)
-            }
+            (Some(address), None, None) => hub
+                .budgets
+                .take_subscribe(address, ANONYMOUS_SUBSCRIBES_PER_MINUTE),
             _ => true,
         }
     }

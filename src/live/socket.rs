@@ -136,18 +136,20 @@ pub async fn live(
     };
     let seat = match (caller.user_id(), &caller.display_id) {
         (Some(user), _) => Some(
-            hub.take_seat(user, settings.live_max_connections_per_user)
+            hub.budgets
+                .take_seat(user, settings.live_max_connections_per_user)
                 .ok_or(ApiError::from(Code::TooManyConnections))?,
         ),
         (None, Some(_)) => None,
         // Anonymous sockets (the public board, event counts): a few per
         // client address, so one client cannot hold the hub's attention.
         (None, None) => Some(
-            hub.take_seat(
-                &format!("anon:{}", client_address(&req, &settings)),
-                ANONYMOUS_PER_ADDRESS,
-            )
-            .ok_or(ApiError::from(Code::TooManyConnections))?,
+            hub.budgets
+                .take_seat(
+                    &format!("anon:{}", client_address(&req, &settings)),
+                    ANONYMOUS_PER_ADDRESS,
+                )
+                .ok_or(ApiError::from(Code::TooManyConnections))?,
         ),
     };
     let (mut response, session, stream) = actix_ws::handle(&req, body)

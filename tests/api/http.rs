@@ -327,3 +327,30 @@ both_databases! {
         }
     }
 }
+
+both_databases! {
+    async fn a_generated_token_secret_is_deleted_once_one_is_configured(kind) {
+        let (_db, url) = TestDb::create(&kind);
+        let rows = |app: &TestApp| {
+            let db = app.db.clone();
+            async move {
+                db.run(|c| {
+                    use diesel::prelude::*;
+                    use mulin::db::schema::app_secrets;
+                    Ok(app_secrets::table.filter(app_secrets::name.eq("jwt_hs256")).count().get_result::<i64>(c)?)
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let mut generated = test_settings(url.clone());
+        generated.jwt_secret = None;
+        let mut first = TestApp::start_shared(generated).await;
+        assert_eq!(rows(&first).await, 1, "generated and kept (sealed)");
+        first.stop();
+        let configured = TestApp::start_shared(test_settings(url)).await;
+        assert_eq!(rows(&configured).await, 0, "MULIN_JWT_SECRET is set: the generated one is gone");
+        let admin = configured.admin().await;
+        assert_eq!(configured.get("/me", Some(&admin.access)).await.status(), 200);
+    }
+}

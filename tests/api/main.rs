@@ -14,6 +14,7 @@ mod centres;
 mod checkin;
 mod clock;
 mod displays;
+mod echoes;
 mod events;
 mod http;
 mod live;
