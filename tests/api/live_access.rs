@@ -187,3 +187,81 @@ both_databases! {
         assert_eq!(closed(&mut socket, 5).await.0, Some(4001), "the watch is still there");
     }
 }
+
+both_databases! {
+    /// Frames already waiting in a socket's queue for a topic it just lost are
+    /// not sent: the staff phone stopped reading (a tunnel, a full buffer)
+    /// while the organization's messages piled up, and was removed meanwhile.
+    async fn frames_queued_for_a_lost_topic_are_not_sent_after_it_is_dropped(kind) {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::HeaderValue;
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "排队的消息").await;
+        let staff = app.register("离开的工作人员").await;
+        let res = app.post(&format!("/organizations/{org}/members"), Some(&owner.access), json!({"phone": staff.phone, "role": "staff"})).await;
+        assert!(res.status().is_success());
+
+        // The smallest receive buffer: the server's writes block after a few KiB.
+        let addr: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let stream = tcp.connect(addr).await.unwrap();
+        let mut request = format!("ws://{addr}/api/v1/live").into_client_request().unwrap();
+        request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", staff.access)).unwrap());
+        let (mut socket, _) = tokio_tungstenite::client_async(request, stream).await.unwrap();
+        // `me` too, so the socket stays open once the organization's topic goes.
+        for topic in [format!("org:{org}"), "me".to_owned()] {
+            socket.send(Message::Text(json!({"op": "subscribe", "topic": topic}).to_string().into())).await.unwrap();
+            let subscribed = loop {
+                if let Some(Ok(Message::Text(text))) = socket.next().await {
+                    break serde_json::from_str::<Value>(&text).unwrap();
+                }
+            };
+            assert_eq!(subscribed["op"], "subscribed");
+        }
+
+        // 400 messages of 15 KiB (6 MB, more than the kernel buffers between
+        // them) pile up while the phone reads nothing.
+        let topic = format!("org:{org}");
+        let text = "队".repeat(5_000);
+        for batch in 0..20 {
+            let (topic, text) = (topic.clone(), text.clone());
+            app.db.write(move |c| {
+                for n in batch * 20..batch * 20 + 20 {
+                    mulin::live::outbox::publish(c, topic.clone(), "announcement.posted", &json!({"n": n, "text": text}));
+                }
+                Ok(())
+            }).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let res = app.delete(&format!("/organizations/{org}/members/{}", staff.user_id), Some(&owner.access)).await;
+        assert_eq!(res.status(), 204);
+
+        // The phone reads again: what the kernel held comes first, then the
+        // refusal, and nothing of the organization's after it.
+        let mut after_refusal = Vec::new();
+        let mut refused = false;
+        let mut before = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(2), socket.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["code"] == "forbidden" {
+                        refused = true;
+                    } else if refused {
+                        after_refusal.push(frame["data"]["n"].clone());
+                    } else {
+                        before += 1;
+                    }
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Err(_) => break,
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(e))) => panic!("{e}"),
+            }
+        }
+        assert!(refused, "the refusal arrived (after {before} frames)");
+        assert!(before < 400, "the socket was really behind: all 400 frames came before the refusal");
+        assert_eq!(after_refusal, Vec::<Value>::new(), "frames of the lost topic after the refusal");
+    }
+}
