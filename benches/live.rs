@@ -42,9 +42,16 @@ fn settings(database_url: &str) -> Settings {
         auth_rate_limit: 0,
         workers: Some(2),
         live_max_connections_per_user: usize::MAX,
+        // Small enough that a stalled client's queue fills within the run's
+        // 500 changes (with the default 2,000 frames it never would, and the
+        // "stalled" round would measure clients that are never let go).
+        live_queue_frames: STALL_QUEUE,
         ..Settings::default()
     }
 }
+
+/// The server's per-connection queue, in frames (see `settings`).
+const STALL_QUEUE: usize = 64;
 
 fn rss_bytes(pid: u32) -> u64 {
     let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
@@ -148,6 +155,47 @@ async fn open(port: u16, path: &str, token: Option<&str>) -> Socket {
         );
     }
     tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// A socket whose kernel receive buffer is as small as the kernel allows, as a
+/// phone that stopped reading soon has: the server's writes to it block after
+/// a few kilobytes, and frames pile up in its queue.
+async fn open_stalled(port: u16, token: &str) -> Socket {
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp
+        .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap();
+    let mut request = format!("ws://127.0.0.1:{port}/api/v1/live")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap()
+        .0
+}
+
+/// The server's count of slow-consumer closes since it started.
+async fn slow_closes(client: &reqwest::Client, port: u16) -> u64 {
+    let text = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("mulin_live_slow_consumer_closes"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
 }
 
 async fn open_many(n: usize, port: u16, path: &str, token: Option<&str>) -> Vec<Socket> {
@@ -403,7 +451,13 @@ async fn run() {
 
     // 3. 100 changes a second for 5 s to 1,000 subscribers, with and without 1 % stalled.
     for stalled in [0usize, 10] {
-        let mut subs = open_many(1_000, port, "/api/v1/live", None).await;
+        let closes_before = slow_closes(&client, port).await;
+        let mut subs = Vec::with_capacity(1_000);
+        for _ in 0..stalled {
+            subs.push(open_stalled(port, &tokens[0]).await);
+        }
+        // Signed in: anonymous sockets are limited to 20 per client address.
+        subs.extend(open_many(1_000 - stalled, port, "/api/v1/live", Some(&tokens[0])).await);
         let start = subscribe_all(&mut subs, &format!("event:{event}")).await;
         let arrivals = listen(subs, 500, stalled);
         let mut sent = Vec::with_capacity(500);
@@ -437,9 +491,10 @@ async fn run() {
         }
         lat.sort_unstable();
         println!(
-            "| 100 changes/s × 5 s, 1,000 subscribers, {stalled} stalled: healthy p50 / p99 (ms) | {:.1} / {:.1} | | |",
+            "| 100 changes/s × 5 s, 1,000 subscribers, {stalled} stalled: healthy p50 / p99 (ms); slow-consumer closes | {:.1} / {:.1}; {} | | |",
             percentile(&lat, 0.5),
-            percentile(&lat, 0.99)
+            percentile(&lat, 0.99),
+            slow_closes(&client, port).await - closes_before
         );
     }
     let _ = mulin.kill();
