@@ -25,7 +25,9 @@ pub const PER_PHONE: u32 = 10;
 /// "no such account" tells whether a number is registered.
 pub const PHONE_LOOKUPS_PER_HOUR: u32 = 30;
 const HOUR: Duration = Duration::hours(1);
-/// Windows kept in the database at least this long after they start.
+/// The prefix of the phone-lookup buckets (one per caller).
+const LOOKUP: &str = "phone-lookup:";
+/// Hour windows are kept in the database this long after they start.
 const KEEP: Duration = Duration::hours(2);
 
 /// Counts one hit in `bucket`; `429 rate_limited` with the seconds until the
@@ -163,7 +165,7 @@ pub async fn phone_lookup(
     if caller.is_admin {
         return Ok(());
     }
-    let bucket = format!("phone-lookup:{}", caller.id);
+    let bucket = format!("{LOOKUP}{}", caller.id);
     check_within(db, limiter, vec![(bucket, PHONE_LOOKUPS_PER_HOUR)], HOUR).await
 }
 
@@ -211,10 +213,13 @@ async fn check_within(
 
 /// Deletes windows that ended long ago; run periodically.
 pub fn prune(conn: &mut DbConn) -> Result<usize, ApiError> {
-    Ok(
-        diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(db::now() - KEEP)))
-            .execute(conn)?,
-    )
+    let now = db::now();
+    // Minute windows go after ten minutes, the lookups' hour windows after two.
+    let minutes = rate_limits::window_start
+        .lt(now - WINDOW * 10)
+        .and(rate_limits::bucket.not_like(format!("{LOOKUP}%")));
+    let hours = rate_limits::window_start.lt(now - KEEP);
+    Ok(diesel::delete(rate_limits::table.filter(minutes.or(hours))).execute(conn)?)
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ pub const NOT_PERSONAL: &[(&str, &str)] = &[
     ("live_topics", "message numbering"),
     (
         "rate_limits",
-        "counters by client address and a hash of the phone; expire in an hour",
+        "counters keyed by client address, a hash of the phone, or the account id of a caller looking people up by phone; deleted two hours after their window opens",
     ),
     (
         "idempotency_keys",

@@ -505,5 +505,9 @@ both_databases! {
         // Admins are not limited.
         let res = app.post(&format!("/buyers/{buyer}/members"), Some(&admin.access), json!({"phone": new_phone()})).await;
         assert_problem(res, 422, "validation_failed").await;
+        // The periodic prune runs (its SQL on both databases); the caller stays refused.
+        app.db.write(|c| mulin::auth::ratelimit::prune(c)).await.unwrap();
+        let res = unknown(format!("/buyers/{buyer}/members")).await;
+        assert_problem(res, 429, "rate_limited").await;
     }
 }
