@@ -297,15 +297,21 @@ where
             std::thread::available_parallelism().map_or(0, |n| n.get()),
             option_env!("MULIN_COMMIT").unwrap_or("(set MULIN_COMMIT)")
         );
+        // `MULIN_BENCH_ONLY=sqlite` or `=postgres` runs one database (for a
+        // profile of one of them); the figures in BENCHMARKS.md run both.
+        let only = std::env::var("MULIN_BENCH_ONLY").unwrap_or_default();
         let dir = tempfile::tempdir().unwrap();
-        run(
-            "SQLite (synchronous=FULL, WAL)",
-            dir.path().join("bench.db").display().to_string(),
-        )
-        .await;
+        if only != "postgres" {
+            run(
+                "SQLite (synchronous=FULL, WAL)",
+                dir.path().join("bench.db").display().to_string(),
+            )
+            .await;
+        }
         let pg = std::env::var("MULIN_BENCH_DATABASE_URL")
             .or_else(|_| std::env::var("MULIN_TEST_DATABASE_URL"))
-            .ok();
+            .ok()
+            .filter(|_| only != "sqlite");
         if let Some(admin_url) = pg.filter(|u| !u.is_empty()) {
             let name = format!("mulin_bench_{}", uuid::Uuid::new_v4().simple());
             let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();

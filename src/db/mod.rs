@@ -9,6 +9,7 @@ pub mod schema;
 pub mod tx;
 mod writer;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -156,6 +157,33 @@ pub struct Db {
     outbox: Arc<OnceLock<Arc<dyn Outbox>>>,
     /// Who reacts inside each write to what it recorded (set by `app`).
     followers: Arc<OnceLock<Vec<Arc<dyn Follower>>>>,
+    /// Calls through the shared pool in progress (requests, mostly), shared
+    /// by every clone and lane: background work reads it to yield ([`Db::serving`]).
+    in_flight: Arc<AtomicUsize>,
+    /// Whether this handle's calls count in `in_flight` (lanes' do not).
+    counted: bool,
+}
+
+/// One counted call in progress; uncounted when dropped (also when the
+/// caller's future is dropped half-way).
+struct Serving(Option<Arc<AtomicUsize>>);
+
+impl Serving {
+    fn enter(db: &Db) -> Serving {
+        if !db.counted {
+            return Serving(None);
+        }
+        db.in_flight.fetch_add(1, Ordering::Relaxed);
+        Serving(Some(db.in_flight.clone()))
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(n) = &self.0 {
+            n.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Db {
@@ -188,13 +216,16 @@ impl Db {
             writer,
             outbox,
             followers,
+            in_flight: Arc::default(),
+            counted: true,
         })
     }
 
     /// The same database through `size` connections of its own, for a
     /// background task (the hub, the sequencer) that must not queue behind the
     /// requests for the shared pool's connections. Writes still go through the
-    /// one SQLite writer.
+    /// one SQLite writer. A lane's calls are background work: they do not
+    /// count in [`Db::serving`].
     pub fn lane(&self, size: u32) -> Result<Db, ConnectError> {
         let pool = r2d2::Pool::builder()
             .max_size(size)
@@ -202,8 +233,18 @@ impl Db {
             .build(self.manager.clone())?;
         Ok(Db {
             pool,
+            counted: false,
             ..self.clone()
         })
+    }
+
+    /// Whether reads or writes through the shared pool (requests, mostly)
+    /// are in progress right now, on this instance: the job runner runs
+    /// fewer jobs at once while they are, so that reminders and webhook
+    /// deliveries take the cores and the SQLite writer only when requests
+    /// leave them free.
+    pub fn serving(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) > 0
     }
 
     /// Where the messages of every write go from now on (once).
@@ -233,6 +274,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
+        let _serving = Serving::enter(self);
         let db = self.clone();
         actix_web::web::block(move || {
             let mut conn = db.get()?;
@@ -251,6 +293,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError> + Send + 'static,
     {
+        let _serving = Serving::enter(self);
         if let Some(writer) = &self.writer {
             return writer.write(f).await;
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Job;
 use crate::db::schema::jobs;
@@ -24,6 +24,12 @@ use crate::error::ApiError;
 pub const BATCH: i64 = 500;
 /// Jobs running at once on one instance (webhook deliveries wait on the network).
 const CONCURRENCY: usize = 64;
+/// Jobs started at once while the instance is serving requests, and claimed
+/// at once then: background work yields the cores and the SQLite writer to
+/// the people waiting on an answer, and keeps going at this pace.
+const UNDER_LOAD: usize = 2;
+/// How often a runner held back by requests looks again.
+const PACE: Duration = Duration::from_millis(10);
 /// How long a claimed job is this instance's before another may take it.
 const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 /// How often an idle runner looks for due jobs.
@@ -70,8 +76,16 @@ pub fn start(db: Db, handlers: Handlers) {
 
 async fn run_forever(db: Db, handlers: Handlers) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let under_load = Arc::new(Semaphore::new(UNDER_LOAD));
     loop {
-        let claimed = match db.write(|tx| claim(tx, db::now(), BATCH)).await {
+        // Claim few while requests are being served: a claimed job waits for
+        // a turn here, and its lease runs meanwhile.
+        let limit = if db.serving() {
+            UNDER_LOAD as i64
+        } else {
+            BATCH
+        };
+        let claimed = match db.write(move |tx| claim(tx, db::now(), limit)).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming jobs failed");
@@ -79,11 +93,12 @@ async fn run_forever(db: Db, handlers: Handlers) {
                 continue;
             }
         };
-        let full = claimed.len() as i64 == BATCH;
+        let full = claimed.len() as i64 == limit;
         for job in claimed {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
+            let turn = wait_for_turn(&db, &under_load).await;
             let db = db.clone();
             let handler = handlers.0.get(job.kind.as_str()).cloned();
             tokio::spawn(async move {
@@ -95,12 +110,27 @@ async fn run_forever(db: Db, handlers: Handlers) {
                     },
                 };
                 finish(&db, job, outcome).await;
-                drop(permit);
+                drop((permit, turn));
             });
         }
         if !full {
             tokio::time::sleep(POLL).await;
         }
+    }
+}
+
+/// Returns at once while the instance serves no request; otherwise when one of
+/// the [`UNDER_LOAD`] turns is free (or the requests are gone). Only the
+/// runner's loop waits here, so the wait is one timer, not one per job.
+async fn wait_for_turn(db: &Db, under_load: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+    loop {
+        if !db.serving() {
+            return None;
+        }
+        if let Ok(turn) = under_load.clone().try_acquire_owned() {
+            return Some(turn);
+        }
+        tokio::time::sleep(PACE).await;
     }
 }
 

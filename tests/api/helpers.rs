@@ -230,6 +230,24 @@ impl TestApp {
         assert_eq!(res.status(), 200, "test clock moved");
     }
 
+    /// Notifications wait out the quiet hours (22:00–07:00 in Shanghai): a test
+    /// that expects one at once, run at night, first moves the clock (still at
+    /// the wall clock: call it right after `spawn_process`) to 07:05 there.
+    pub async fn out_of_quiet_hours(&self) {
+        use chrono::{TimeZone, Timelike};
+        let tz = chrono_tz::Asia::Shanghai;
+        let local = chrono::Utc::now().with_timezone(&tz);
+        let day = match local.hour() {
+            7..22 => return,
+            22.. => local.date_naive() + chrono::Duration::days(1),
+            _ => local.date_naive(),
+        };
+        let seven = tz
+            .from_local_datetime(&day.and_hms_opt(7, 5, 0).unwrap())
+            .unwrap();
+        self.advance((seven - local).num_seconds()).await;
+    }
+
     /// Everything the child server logged so far (`spawn_process` servers only).
     pub fn server_log(&self) -> String {
         match &self.server {

@@ -118,6 +118,7 @@ async fn event_at(
 both_databases! {
     async fn a_resident_is_reminded_a_day_and_two_hours_ahead_and_a_late_sign_up_only_once(kind) {
         let app = TestApp::spawn_process(kind, &[]).await;
+        app.out_of_quiet_hours().await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "提醒").await;
         let start = shanghai(3, 14);
@@ -153,6 +154,7 @@ both_databases! {
 both_databases! {
     async fn reminders_move_with_their_event_and_vanish_with_a_cancellation_across_a_restart(kind) {
         let mut app = TestApp::spawn_process(kind, &[]).await;
+        app.out_of_quiet_hours().await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "改期").await;
         let start = shanghai(3, 14);
@@ -200,6 +202,7 @@ both_databases! {
 both_databases! {
     async fn quiet_hours_hold_a_reminder_until_seven_and_settings_and_language_are_respected(kind) {
         let app = TestApp::spawn_process(kind, &[]).await;
+        app.out_of_quiet_hours().await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "安静").await;
         // 08:00 start: the 2 h reminder falls at 06:00, inside the quiet hours.
@@ -245,6 +248,7 @@ both_databases! {
 both_databases! {
     async fn a_promoted_resident_is_told_at_once_and_attendees_are_asked_for_feedback(kind) {
         let app = TestApp::spawn_process(kind, &[]).await;
+        app.out_of_quiet_hours().await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "候补").await;
         let start = shanghai(2, 15);
@@ -279,6 +283,7 @@ both_databases! {
 both_databases! {
     async fn a_volunteer_hears_of_an_approval_and_is_reminded_before_the_shift(kind) {
         let app = TestApp::spawn_process(kind, &[]).await;
+        app.out_of_quiet_hours().await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "志愿").await;
         let start = shanghai(3, 14);

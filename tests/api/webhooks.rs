@@ -336,6 +336,7 @@ both_databases! {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let url = format!("{}/ok", receiver.base);
         let app = TestApp::spawn_process(kind, &[("MULIN_PUSH_WEBHOOK_URL", url.as_str()), ("MULIN_PUSH_WEBHOOK_SECRET", secret)]).await;
+        app.out_of_quiet_hours().await;
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "推送网关").await;
         let event = app.published_event(&owner, &org, 1, json!({})).await;
