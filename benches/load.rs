@@ -413,7 +413,7 @@ async fn checkin_scenarios(
     println!("{}", bare.line("ceiling: bare actix-web POST, same bytes"));
 
     // The database ceiling: the endpoint's own work — verify the ticket, then
-    // the same `checkin::queries::apply` under the event's lock in one
+    // the same `checkin::queries::apply` and `settle` under the event's lock (share mode) in one
     // `Db::write`, live messages included — at the same concurrency, without
     // HTTP, auth or JSON.
     let (raw_event, raw_registrations) =
@@ -432,8 +432,8 @@ async fn checkin_scenarios(
                     return false;
                 };
                 db.write(move |tx| {
-                    let event = events::lock(tx, &event_id)?;
-                    mulin::checkin::queries::apply(
+                    let event = events::lock_shared(tx, &event_id)?;
+                    let (outcome, people) = mulin::checkin::queries::apply(
                         tx,
                         &event,
                         &mulin::checkin::queries::Scan {
@@ -445,7 +445,9 @@ async fn checkin_scenarios(
                             scanned_at: db::now(),
                             actor: &actor,
                         },
-                    )
+                    )?;
+                    mulin::checkin::queries::settle(tx, &event, people)?;
+                    Ok(outcome)
                 })
                 .await
                 .is_ok_and(|outcome| outcome.result() == "ok")

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::WALK_IN;
 use super::queries::{self, Outcome, Scan};
-use super::routes::{Attendee, CheckinResult, device, registration_view};
+use super::routes::{Attendee, CheckinResult, device, view_with};
 use crate::accounts::Phone;
 use crate::auth::CurrentUser;
 use crate::db::{self, Db};
@@ -90,7 +90,7 @@ pub async fn walk_in(
                 consent_sensitive,
             };
             let registration = seats::walk_in(c, &event, &walk_in)?;
-            match queries::apply(
+            let outcome = queries::apply(
                 c,
                 &event,
                 &Scan {
@@ -102,10 +102,15 @@ pub async fn walk_in(
                     scanned_at: now,
                     actor: &user.id,
                 },
-            )? {
+            )?;
+            // The seats as the walk-in left them (the event is locked outright).
+            let seated = crate::events::queries::find(c, &event_id)?
+                .ok_or(ApiError::from(Code::NotFound))?;
+            queries::settle(c, &seated, outcome.1)?;
+            match outcome.0 {
                 Outcome::Ok(checkin, registration, who) => {
                     let attendee = Some(Attendee::from(who));
-                    Ok((checkin, registration_view(c, *registration)?, attendee))
+                    Ok((checkin, view_with(&seated, *registration), attendee))
                 }
                 other => Err(ApiError::internal(format!(
                     "walk-in check-in ended as {}",

@@ -1,7 +1,12 @@
-//! The `checkins`, `checkin_audit` and `checkin_scans` tables. Every check-in
-//! and undo takes the event's lock first (as sign-ups do), and a unique index
-//! allows one check-in per registration, so two phones scanning one ticket at
-//! once make exactly one check-in.
+//! The `checkins`, `checkin_audit`, `checkin_scans` and `event_tallies` tables.
+//!
+//! Locks, always in this order: the event's row, in share mode
+//! (`events::queries::lock_shared`: check-ins at several doors run side by
+//! side, and a cancellation, which locks the row outright, waits for them or
+//! they for it), then the rows the check-in writes, then last the event's
+//! tally row ([`count_in`], right before the commit). A unique index allows
+//! one check-in per registration: of two phones scanning one ticket at once,
+//! the second finds the first's check-in (`already_checked_in`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -132,16 +137,19 @@ pub fn repeat_scan(
     of_registration(conn, registration_id)
 }
 
-/// Applies one scan with the event already locked by the caller.
-pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, ApiError> {
+/// Applies one scan with the event already held by the caller (in share mode
+/// or outright). Returns how it ended and the people it admitted, which the
+/// caller counts with [`settle`] once all its scans are applied.
+pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, i32), ApiError> {
+    let refused = |code| Ok((Outcome::Refused(code), 0));
     let Some(registration) = regs_q::find(conn, scan.registration_id)? else {
-        return Ok(Outcome::Refused(Code::NotFound));
+        return refused(Code::NotFound);
     };
     if registration.event_id != event.id {
-        return Ok(Outcome::Refused(Code::WrongEvent));
+        return refused(Code::WrongEvent);
     }
     if event.status == ev::CANCELLED {
-        return Ok(Outcome::Refused(Code::EventCancelled));
+        return refused(Code::EventCancelled);
     }
     if let Some(existing) = of_registration(conn, scan.registration_id)? {
         if scan.offline
@@ -157,7 +165,10 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
                 offline: true,
                 ..existing.clone()
             };
-            diesel::update(checkins::table.find(&existing.id))
+            // Conditional: of two uploads racing to supersede it, the
+            // earliest scan wins (the other re-reads and finds it counted).
+            let moved = diesel::update(checkins::table.find(&existing.id))
+                .filter(checkins::scanned_at.gt(scan.scanned_at))
                 .set((
                     checkins::device_id.eq(&earlier.device_id),
                     checkins::scanned_at.eq(earlier.scanned_at),
@@ -165,6 +176,10 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
                     checkins::offline.eq(true),
                 ))
                 .execute(conn.conn())?;
+            if moved == 0 {
+                let first = find(conn, &existing.id)?.unwrap_or(existing);
+                return Ok((Outcome::Already(first), 0));
+            }
             // Their answer stays `ok` (a re-upload replays it); the conflict
             // is marked for the anomalies list and the reports.
             diesel::update(
@@ -177,18 +192,18 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
             audit(conn, &existing, "superseded", scan.actor)?;
             audit(conn, &earlier, "created", scan.actor)?;
             let who = roster::who(conn.conn(), &registration.id)?.unwrap_or_default();
-            return Ok(Outcome::Ok(earlier, Box::new(registration), who));
+            return Ok((Outcome::Ok(earlier, Box::new(registration), who), 0));
         }
-        return Ok(Outcome::Already(existing));
+        return Ok((Outcome::Already(existing), 0));
     }
     match registration.status.as_str() {
-        regs::CANCELLED => return Ok(Outcome::Refused(Code::RegistrationCancelled)),
+        regs::CANCELLED => return refused(Code::RegistrationCancelled),
         regs::CONFIRMED => {}
-        _ => return Ok(Outcome::Refused(Code::NotConfirmed)),
+        _ => return refused(Code::NotConfirmed),
     }
     let now = db::now();
     if !scan.offline && !in_window(event, now) {
-        return Ok(Outcome::Refused(Code::OutsideCheckinWindow));
+        return refused(Code::OutsideCheckinWindow);
     }
     let (attendee_key, age_band, who) = match &registration.user_id {
         Some(user_id) => {
@@ -224,33 +239,77 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<Outcome, A
         attendee_key,
         age_band,
     };
-    diesel::insert_into(checkins::table)
+    // Another door's scan of the same ticket may be committing right now: the
+    // unique index makes this insert wait for it and then do nothing.
+    let insert = diesel::insert_into(checkins::table)
         .values(&checkin)
-        .execute(conn.conn())
-        .map_err(|e| {
-            if db::is_unique_violation(&e) {
-                ApiError::internal("a second check-in slipped past the event lock")
-            } else {
-                e.into()
-            }
-        })?;
-    let counted = events_q::add_checked_in(conn, &event.id, registration.party_size)?;
+        .on_conflict_do_nothing();
+    let inserted = crate::db_run!(conn.conn(), |c| insert.execute(c))?;
+    if inserted == 0 {
+        let first = of_registration(conn, &registration.id)?
+            .ok_or_else(|| ApiError::internal("a check-in conflicted with none"))?;
+        return Ok((Outcome::Already(first), 0));
+    }
     regs_q::touch(conn, &registration.id)?;
     audit(conn, &checkin, "created", scan.actor)?;
     announce(
         conn,
-        &counted,
+        &event.organization_id,
         &checkin,
         registration.user_id.as_deref(),
         Some(&who),
         "checkin.created",
-    )?;
-    Ok(Outcome::Ok(checkin, Box::new(registration), who))
+    );
+    let people = registration.party_size;
+    Ok((Outcome::Ok(checkin, Box::new(registration), who), people))
+}
+
+/// Adds `people` (negative to take away) to the event's check-in count and
+/// returns the new count. Every check-in of the event queues on this row until
+/// it commits, so it is the last thing a check-in changes (see the module's
+/// lock order).
+pub fn count_in(conn: &mut DbConn, event_id: &str, people: i32) -> Result<i32, ApiError> {
+    use crate::db::schema::event_tallies as tallies;
+    if people < 0 {
+        // Something was counted, so the row exists (and a negative first
+        // value would fail the table's check before the conflict is seen).
+        let update = diesel::update(tallies::table.find(event_id))
+            .set(tallies::checked_in.eq(tallies::checked_in + people));
+        return Ok(crate::db_run!(conn, |c| update
+            .returning(tallies::checked_in)
+            .get_result(c))?);
+    }
+    let upsert = diesel::insert_into(tallies::table)
+        .values((
+            tallies::event_id.eq(event_id),
+            tallies::checked_in.eq(people),
+        ))
+        .on_conflict(tallies::event_id)
+        .do_update()
+        .set(
+            tallies::checked_in
+                .eq(tallies::checked_in + diesel::upsert::excluded(tallies::checked_in)),
+        );
+    Ok(crate::db_run!(conn, |c| upsert
+        .returning(tallies::checked_in)
+        .get_result(c))?)
+}
+
+/// After the scans or undos of one transaction on `event` (held since before
+/// them, so its seats are current): counts the `people` they admitted (or took
+/// away) and sends the event's fresh counts. Nothing when nobody changed.
+pub fn settle(tx: &mut Tx<'_>, event: &Event, people: i32) -> Result<(), ApiError> {
+    if people == 0 {
+        return Ok(());
+    }
+    let mut event = event.clone();
+    event.checked_in_count = count_in(tx, &event.id, people)?;
+    crate::events::live::changed_as_counted(tx, &event)
 }
 
 /// Undoes a check-in (a mistaken scan); the audit trail keeps it.
 pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), ApiError> {
-    events_q::lock(conn, &checkin.event_id)?;
+    let event = events_q::lock_shared(conn, &checkin.event_id)?;
     let Some(current) = find(conn, &checkin.id)? else {
         return Ok(());
     };
@@ -258,8 +317,10 @@ pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), Api
         .find(&current.registration_id)
         .select(registrations::party_size)
         .first(conn.conn())?;
-    diesel::delete(checkins::table.find(&current.id)).execute(conn.conn())?;
-    let counted = events_q::add_checked_in(conn, &current.event_id, -party)?;
+    // Two undos of one check-in at once: the second deletes nothing.
+    if diesel::delete(checkins::table.find(&current.id)).execute(conn.conn())? == 0 {
+        return Ok(());
+    }
     regs_q::touch(conn, &current.registration_id)?;
     audit(conn, &current, "undone", actor)?;
     let user: Option<String> = registrations::table
@@ -268,26 +329,27 @@ pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), Api
         .first(conn.conn())?;
     announce(
         conn,
-        &counted,
+        &event.organization_id,
         &current,
         user.as_deref(),
         None,
         "checkin.undone",
-    )?;
-    Ok(())
+    );
+    settle(conn, &event, -party)
 }
 
-/// A check-in message to the organization and the resident, plus fresh counts.
-/// The organization's copy of a new check-in names the attendee, for the other
-/// phones at the door (erasing the person blanks it: `live::personal`).
+/// A check-in message to the organization and the resident (the counts follow
+/// from [`settle`]). The organization's copy of a new check-in names the
+/// attendee, for the other phones at the door (erasing the person blanks it:
+/// `live::personal`).
 fn announce(
     conn: &mut Tx<'_>,
-    event: &Event,
+    organization_id: &str,
     c: &Checkin,
     user_id: Option<&str>,
     who: Option<&Who>,
     kind: &str,
-) -> Result<(), ApiError> {
+) {
     use crate::live::outbox::publish;
     let data = serde_json::json!({
         "checkin_id": c.id,
@@ -302,16 +364,10 @@ fn announce(
         for_staff["attendee"] =
             serde_json::json!({"display_name": display_name, "phone_last4": phone_last4});
     }
-    publish(
-        conn,
-        format!("org:{}", event.organization_id),
-        kind,
-        &for_staff,
-    );
+    publish(conn, format!("org:{organization_id}"), kind, &for_staff);
     if let Some(user) = user_id {
         publish(conn, format!("user:{user}"), kind, &data);
     }
-    crate::events::live::changed(conn, event)
 }
 
 /// A stored batch scan: (result, check-in id).

@@ -11,6 +11,7 @@ use super::{CheckinView, MANUAL, QR};
 use crate::auth::CurrentUser;
 use crate::db::{self, Db, DbConn};
 use crate::error::{ApiError, Code, Invalid, Problem};
+use crate::events::Event;
 use crate::events::access::{self as event_access, Need};
 use crate::events::queries as events;
 use crate::http::extract::Guarded;
@@ -162,8 +163,8 @@ pub async fn check_in(
     }
     let outcome = db
         .write(move |c| {
-            let event = events::lock(c, &event_id)?;
-            let outcome = queries::apply(
+            let event = events::lock_shared(c, &event_id)?;
+            let (outcome, people) = queries::apply(
                 c,
                 &event,
                 &Scan {
@@ -178,13 +179,15 @@ pub async fn check_in(
             )?;
             let (view, attendee) = match &outcome {
                 Outcome::Ok(_, r, who) => (
-                    Some(registration_view(c, (**r).clone())?),
+                    Some(view_with(&event, (**r).clone())),
                     Some(Attendee::from(who.clone())),
                 ),
-                // A refused scan names nobody: no read for it inside the lock.
+                // A refused scan names nobody: no read for it.
                 Outcome::Refused(_) => (None, None),
                 Outcome::Already(_) => (None, attendee(c, &registration_id)?),
             };
+            // Last: the count every door's check-in queues on.
+            queries::settle(c, &event, people)?;
             Ok((outcome, view, attendee))
         })
         .await?;
@@ -218,11 +221,12 @@ pub fn staff_only(
 
 pub fn registration_view(c: &mut DbConn, r: Registration) -> Result<RegistrationView, ApiError> {
     let event = events::find(c, &r.event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    Ok(RegistrationView::new(
-        r,
-        None,
-        EventSummary::of(&event, db::now()),
-    ))
+    Ok(view_with(&event, r))
+}
+
+/// The registration as the door sees it, with its event already at hand.
+pub fn view_with(event: &Event, r: Registration) -> RegistrationView {
+    RegistrationView::new(r, None, EventSummary::of(event, db::now()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -320,7 +324,11 @@ pub async fn batch(
         .await?;
     let results = db
         .write(move |c| {
+            // Outright, not in share mode: an upload retried while the first
+            // attempt still runs must wait for it and replay its answers (the
+            // stored scans), not race it row by row. Uploads are rare.
             let event = events::lock(c, &event_id)?;
+            let mut admitted = 0;
             let mut results = Vec::with_capacity(scans.len());
             for (scan_id, target, scanned_at) in scans {
                 if let Some((result, checkin_id)) =
@@ -335,7 +343,7 @@ pub async fn batch(
                 }
                 let (result, checkin_id, target_id) = match target {
                     Ok((target_id, method)) => {
-                        let outcome = queries::apply(
+                        let (outcome, people) = queries::apply(
                             c,
                             &event,
                             &Scan {
@@ -348,6 +356,7 @@ pub async fn batch(
                                 actor: &user.id,
                             },
                         )?;
+                        admitted += people;
                         (
                             outcome.result().to_owned(),
                             outcome.checkin_id().map(str::to_owned),
@@ -372,6 +381,8 @@ pub async fn batch(
                     checkin_id,
                 });
             }
+            // Counted once for the whole upload, after every row it locks.
+            queries::settle(c, &event, admitted)?;
             Ok(results)
         })
         .await?;

@@ -126,7 +126,6 @@ diesel::table! {
         cancel_reason -> Nullable<Text>,
         confirmed_seats -> Integer,
         waitlist_seats -> Integer,
-        checked_in_count -> Integer,
         waitlist_seq -> BigInt,
         created_by -> Text,
         created_at -> Timestamp,
@@ -349,6 +348,14 @@ diesel::table! {
         user_id -> Text,
         body -> Text,
         issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// People checked in per event (`checkin::queries::count_in`).
+    event_tallies (event_id) {
+        event_id -> Text,
+        checked_in -> Integer,
     }
 }
 
@@ -623,6 +630,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(event_tallies -> events (event_id));
 diesel::joinable!(centre_managers -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -657,6 +665,7 @@ diesel::joinable!(recommendations -> buyers (buyer_id));
 diesel::joinable!(feedback -> registrations (registration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    event_tallies,
     access_log,
     app_secrets,
     users,

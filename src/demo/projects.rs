@@ -273,7 +273,9 @@ pub fn seed(
                 actor: &org.created_by,
             };
             let event_now = events::find(c, &event.id)?.unwrap_or(event.clone());
-            if let Outcome::Ok(..) = apply(c, &event_now, &scan)? {
+            let (outcome, people) = apply(c, &event_now, &scan)?;
+            crate::checkin::queries::settle(c, &event_now, people)?;
+            if let Outcome::Ok(..) = outcome {
                 if n % 3 != 2 {
                     feedback::insert(
                         c,

@@ -27,8 +27,20 @@ pub fn counts(event: &Event) -> Value {
 
 /// After any change to an event's seats or state: `event.counts` on its topic,
 /// and `board.changed` on its centre's topic when it happens today there.
-/// `event` is the event as the transaction left it.
+/// `event` is the event as the transaction left it, which holds its row (so
+/// no check-in is under way); its check-in count is read again here, in a
+/// statement of its own: a locking statement that waited for check-ins to
+/// commit sees the event's row as they left it, but its subqueries (the
+/// count) as they were before it waited (PostgreSQL's read committed).
 pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
+    let mut event = event.clone();
+    event.checked_in_count = queries::checked_in(tx, &event.id)?;
+    changed_as_counted(tx, &event)
+}
+
+/// [`changed`] for a caller that has just counted check-ins itself, with the
+/// event's row held: `event` is current in every figure.
+pub fn changed_as_counted(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
     let event_id = event.id.as_str();
     publish(
         tx,

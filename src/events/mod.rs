@@ -80,6 +80,11 @@ pub const PUBLISHED: &str = "published";
 pub const CANCELLED: &str = "cancelled";
 pub const COMPLETED: &str = "completed";
 
+/// An event's check-in count as a column of any query that reads `events`
+/// (an event without a tally row has none checked in).
+pub const CHECKED_IN: &str = "COALESCE((SELECT event_tallies.checked_in FROM event_tallies \
+     WHERE event_tallies.event_id = events.id), 0)";
+
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
 pub struct Event {
@@ -106,6 +111,11 @@ pub struct Event {
     pub cancel_reason: Option<String>,
     pub confirmed_seats: i32,
     pub waitlist_seats: i32,
+    /// People checked in, kept on a row of their own (`event_tallies`, changed
+    /// by `checkin::queries::count_in`) and read with the event.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Integer>(CHECKED_IN))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Integer>)]
     pub checked_in_count: i32,
     pub waitlist_seq: i64,
     pub created_by: String,

@@ -1,8 +1,8 @@
 //! The `events` table, including its counters. The seat and waitlist counters
 //! are changed only by `registrations::seats` (through `claim_seats`,
 //! `release_seats`, the waitlist functions and `clear_counts`), always inside a
-//! transaction that first called `lock`; check-in changes `checked_in_count`
-//! through `add_checked_in`.
+//! transaction that first called `lock`. Check-ins hold the row in share mode
+//! (`lock_shared`) and count on a row of their own (`checkin::queries::count_in`).
 
 use chrono::NaiveDateTime;
 
@@ -30,16 +30,43 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Event>, ApiError> {
 /// change to its seats and registrations happens one at a time. SQLite's
 /// `BEGIN IMMEDIATE` already serializes writers; PostgreSQL takes the row lock.
 pub fn lock(conn: &mut DbConn, id: &str) -> Result<Event, ApiError> {
+    held(conn, id, false)
+}
+
+/// Loads the event and keeps it from changing until the transaction ends,
+/// while letting other holders in share mode go on: check-ins at several doors
+/// run side by side, and wait only for a change of the event's seats or state
+/// (which takes [`lock`]), so the counts they send are the committed ones.
+/// SQLite's single writer already runs them one at a time.
+pub fn lock_shared(conn: &mut DbConn, id: &str) -> Result<Event, ApiError> {
+    held(conn, id, true)
+}
+
+fn held(conn: &mut DbConn, id: &str, shared: bool) -> Result<Event, ApiError> {
     let event = match conn {
-        DbConn::Pg(c) => events::table
-            .find(id)
-            .select(Event::as_select())
-            .for_update()
-            .first(c)
-            .optional()?,
+        DbConn::Pg(c) => {
+            let query = events::table.find(id).select(Event::as_select());
+            if shared {
+                query.for_share().first(c).optional()?
+            } else {
+                query.for_update().first(c).optional()?
+            }
+        }
         DbConn::Sqlite(_) => find(conn, id)?,
     };
     event.ok_or(ApiError::from(Code::NotFound))
+}
+
+/// The event's check-in count as committed now (a statement of its own; the
+/// count is changed only by `checkin::queries::count_in`).
+pub fn checked_in(conn: &mut DbConn, id: &str) -> Result<i32, ApiError> {
+    use crate::db::schema::event_tallies;
+    Ok(event_tallies::table
+        .find(id)
+        .select(event_tallies::checked_in)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
 }
 
 pub fn insert(conn: &mut DbConn, event: &Event) -> Result<(), ApiError> {
@@ -191,16 +218,6 @@ pub fn clear_counts(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
         .set((events::confirmed_seats.eq(0), events::waitlist_seats.eq(0)))
         .execute(conn)?;
     Ok(())
-}
-
-/// Adds `people` (negative to undo) to the event's checked-in count and
-/// returns the event as it now is.
-pub fn add_checked_in(conn: &mut DbConn, id: &str, people: i32) -> Result<Event, ApiError> {
-    let query = diesel::update(events::table.find(id))
-        .set(events::checked_in_count.eq(events::checked_in_count + people));
-    Ok(db_run!(conn, |c| query
-        .returning(Event::as_returning())
-        .get_result(c))?)
 }
 
 /// Filters of the public listing.

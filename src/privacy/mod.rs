@@ -118,6 +118,10 @@ pub const NOT_PERSONAL: &[(&str, &str)] = &[
         "events",
         "activities; `created_by` is staff work done for the organization",
     ),
+    (
+        "event_tallies",
+        "how many people are checked in at an event",
+    ),
     ("ticket_keys", "signing keys"),
     (
         "checkin_audit",

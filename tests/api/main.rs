@@ -12,6 +12,7 @@ mod accounts;
 mod catalogue;
 mod centres;
 mod checkin;
+mod checkin_race;
 mod clock;
 mod displays;
 mod echoes;

@@ -1,0 +1,126 @@
+//! Check-ins at two doors racing sign-ups and cancellations of the same event:
+//! check-ins hold the event in share mode and count on a row of their own, so
+//! this is where a count could go stale or a lock order could deadlock.
+
+use serde_json::{Value, json};
+
+use crate::both_databases;
+use crate::helpers::*;
+
+both_databases! {
+    async fn check_ins_racing_sign_ups_and_cancellations_leave_exact_counts_and_a_true_last_message(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "两扇门").await;
+        let starts = chrono::Utc::now() + chrono::Duration::minutes(30);
+        let event = app
+            .published_event(&owner, &org, 300, json!({"starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::hours(2)).to_rfc3339()}))
+            .await;
+        let staff = app.residents(2).await;
+        for s in &staff {
+            let res = app.post(&format!("/organizations/{org}/members"), Some(&owner.access), json!({"phone": s.phone, "role": "staff"})).await;
+            assert_eq!(res.status(), 201);
+        }
+        // 80 residents hold tickets; 60 more will sign up during the rush.
+        let holders = app.seeded_residents(80).await;
+        let mut registrations = Vec::new();
+        let mut tickets = Vec::new();
+        for r in &holders {
+            let res = app.sign_up(r, &event, 1).await;
+            assert_eq!(res.status(), 201);
+            let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+            let t: Value = app.get(&format!("/registrations/{id}/ticket"), Some(&r.access)).await.json().await.unwrap();
+            tickets.push(t["token"].as_str().unwrap().to_owned());
+            registrations.push(id);
+        }
+        let newcomers = app.seeded_residents(60).await;
+
+        let (app, event, staff) = (&app, &event, &staff);
+        let scan = |i: usize| {
+            let (url, t) = (format!("/events/{event}/checkins"), tickets[i].clone());
+            async move { app.post(&url, Some(&staff[i % 2].access), json!({"ticket": t, "device_id": format!("door-{}", i % 2)})).await }
+        };
+        let mut checked_in = 0;
+        let mut count = |status: u16, body: &Value| match status {
+            201 => checked_in += 1,
+            409 => assert_eq!(body["code"], "registration_cancelled", "{body}"),
+            other => panic!("scan answered {other}: {body}"),
+        };
+
+        // All at once, first: 60 scans at two doors and 60 sign-ups. Nothing
+        // is taken back, so every count on the event's topic only grows: a
+        // check-in that announced seats read before a sign-up committed would
+        // show up here as `confirmed` going down.
+        let scans = futures_util::future::join_all((0..60).map(scan));
+        let sign_ups = futures_util::future::join_all(newcomers.iter().map(|r| app.sign_up(r, event, 1)));
+        let (scans, sign_ups) = tokio::join!(scans, sign_ups);
+        for res in scans {
+            let status = res.status().as_u16();
+            count(status, &res.json().await.unwrap());
+        }
+        for res in sign_ups {
+            assert_eq!(res.status(), 201, "sign-up during the rush");
+        }
+        let counts = event_counts(app, event).await;
+        for pair in counts.windows(2) {
+            for field in ["confirmed", "checked_in"] {
+                assert!(pair[0][field].as_i64() <= pair[1][field].as_i64(), "{field} went down: {} then {}", pair[0], pair[1]);
+            }
+        }
+
+        // Then the last 20 scans while 20 holders cancel: ten of them racing
+        // their own scan, ten already checked in.
+        let scans = futures_util::future::join_all((60..80).map(scan));
+        let cancels = futures_util::future::join_all((0..20).map(|i| {
+            let who = if i < 10 { 60 + 2 * i } else { 2 * (i - 10) };
+            let url = format!("/registrations/{}/cancel", registrations[who]);
+            let holder = &holders[who];
+            async move { app.post(&url, Some(&holder.access), json!({})).await }
+        }));
+        let (scans, cancels) = tokio::join!(scans, cancels);
+        for res in scans {
+            let status = res.status().as_u16();
+            count(status, &res.json().await.unwrap());
+        }
+        for res in cancels {
+            let status = res.status().as_u16();
+            assert!(status == 200 || status == 409, "cancellation answered {status}: {}", res.text().await.unwrap());
+        }
+
+        // The event's figures are the committed truth...
+        let shown: Value = app.get(&format!("/events/{event}"), None).await.json().await.unwrap();
+        assert_eq!(shown["checked_in_count"], checked_in, "every admitted scan counted once");
+        let attendance: Value = app.get(&format!("/events/{event}/attendance"), Some(&owner.access)).await.json().await.unwrap();
+        assert_eq!(attendance["checked_in"], checked_in);
+        assert_eq!(attendance["confirmed"], shown["confirmed_count"]);
+
+        // ...and the last `event.counts` a hall screen received says the same.
+        let counts = event_counts(app, event).await;
+        let last_counts = counts.last().cloned();
+        let counts = last_counts.expect("counts were sent");
+        assert_eq!(counts["checked_in"], shown["checked_in_count"], "{counts} vs {shown}");
+        assert_eq!(counts["confirmed"], shown["confirmed_count"], "{counts} vs {shown}");
+        assert_eq!(counts["seats_left"], shown["seats_left"], "{counts} vs {shown}");
+        assert_eq!(counts["waitlisted"], shown["waitlist_count"], "{counts} vs {shown}");
+    }
+}
+
+/// Every `event.counts` of the event's topic so far, in order (replayed).
+async fn event_counts(app: &TestApp, event: &str) -> Vec<Value> {
+    use crate::live::{connect, next, subscribe};
+    let mut socket = connect(app, None).await;
+    let subscribed = subscribe(&mut socket, &format!("event:{event}"), Some(0)).await;
+    assert_eq!(subscribed["op"], "subscribed", "{subscribed}");
+    let last_seq = subscribed["seq"].as_i64().unwrap();
+    let mut counts = Vec::new();
+    while counts.last().is_none_or(|(seq, _)| *seq < last_seq) {
+        let m = next(&mut socket).await;
+        let seq = m["seq"].as_i64().unwrap();
+        if m["type"] == "event.counts" {
+            counts.push((seq, m["data"].clone()));
+        } else if seq >= last_seq {
+            break;
+        }
+    }
+    counts.into_iter().map(|(_, data)| data).collect()
+}
