@@ -61,30 +61,55 @@ pub struct NewJob<'a, P: Serialize> {
 /// Adds a job inside the caller's transaction. A job with the same key that is
 /// still waiting is replaced (its time and payload move to the new ones).
 pub fn enqueue<P: Serialize>(conn: &mut DbConn, job: NewJob<'_, P>) -> Result<String, ApiError> {
+    use diesel::upsert::excluded;
     let payload =
         serde_json::to_string(job.payload).map_err(|e| ApiError::internal(e.to_string()))?;
-    if let Some(key) = &job.key {
-        diesel::delete(jobs::table.filter(jobs::job_key.eq(key))).execute(conn)?;
-    }
     let id = uuid::Uuid::new_v4().to_string();
-    diesel::insert_into(jobs::table)
-        .values((
-            jobs::id.eq(&id),
-            jobs::kind.eq(job.kind),
-            jobs::job_key.eq(&job.key),
-            jobs::subject.eq(&job.subject),
-            jobs::payload.eq(&payload),
-            jobs::run_at.eq(job.run_at),
+    let row = (
+        jobs::id.eq(&id),
+        jobs::kind.eq(job.kind),
+        jobs::job_key.eq(&job.key),
+        jobs::subject.eq(&job.subject),
+        jobs::payload.eq(&payload),
+        jobs::run_at.eq(job.run_at),
+        jobs::attempts.eq(0),
+        jobs::created_at.eq(db::now()),
+    );
+    if job.key.is_none() {
+        diesel::insert_into(jobs::table).values(row).execute(conn)?;
+        return Ok(id);
+    }
+    // One statement where a delete and an insert would be two. The replaced
+    // job gets a new id and no lease, so a run of the old one that is still
+    // under way cannot complete it (`complete` matches the id).
+    let upsert = diesel::insert_into(jobs::table)
+        .values(row)
+        .on_conflict(jobs::job_key)
+        .do_update()
+        .set((
+            jobs::id.eq(excluded(jobs::id)),
+            jobs::kind.eq(excluded(jobs::kind)),
+            jobs::subject.eq(excluded(jobs::subject)),
+            jobs::payload.eq(excluded(jobs::payload)),
+            jobs::run_at.eq(excluded(jobs::run_at)),
             jobs::attempts.eq(0),
-            jobs::created_at.eq(db::now()),
-        ))
-        .execute(conn)?;
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(None::<String>),
+            jobs::created_at.eq(excluded(jobs::created_at)),
+        ));
+    crate::db_run!(conn, |c| upsert.execute(c))?;
     Ok(id)
 }
 
-/// Withdraws waiting jobs by key (a cancelled registration's reminders).
+/// Withdraws waiting jobs by key (a cancelled registration's reminders). One
+/// statement per key: an `IN` list of varying length is prepared afresh every
+/// time, one key is prepared once per connection.
 pub fn withdraw(conn: &mut DbConn, keys: &[String]) -> Result<usize, ApiError> {
-    Ok(diesel::delete(jobs::table.filter(jobs::job_key.eq_any(keys))).execute(conn)?)
+    let mut withdrawn = 0;
+    for key in keys {
+        withdrawn += diesel::delete(jobs::table.filter(jobs::job_key.eq(key))).execute(conn)?;
+    }
+    Ok(withdrawn)
 }
 
 /// Withdraws every waiting job of `kind` about `subject` (a cancelled event's).
