@@ -165,10 +165,9 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
                 offline: true,
                 ..existing.clone()
             };
-            // Conditional: of two uploads racing to supersede it, the
-            // earliest scan wins (the other re-reads and finds it counted).
-            let moved = diesel::update(checkins::table.find(&existing.id))
-                .filter(checkins::scanned_at.gt(scan.scanned_at))
+            // Only uploads get here, and they hold the event outright: no
+            // other scan of this ticket can be under way.
+            diesel::update(checkins::table.find(&existing.id))
                 .set((
                     checkins::device_id.eq(&earlier.device_id),
                     checkins::scanned_at.eq(earlier.scanned_at),
@@ -176,10 +175,6 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
                     checkins::offline.eq(true),
                 ))
                 .execute(conn.conn())?;
-            if moved == 0 {
-                let first = find(conn, &existing.id)?.unwrap_or(existing);
-                return Ok((Outcome::Already(first), 0));
-            }
             // Their answer stays `ok` (a re-upload replays it); the conflict
             // is marked for the anomalies list and the reports.
             diesel::update(

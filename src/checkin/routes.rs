@@ -219,11 +219,6 @@ pub fn staff_only(
     event_access::load(c, event_id, Some(user), Need::Staff, false)
 }
 
-pub fn registration_view(c: &mut DbConn, r: Registration) -> Result<RegistrationView, ApiError> {
-    let event = events::find(c, &r.event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    Ok(view_with(&event, r))
-}
-
 /// The registration as the door sees it, with its event already at hand.
 pub fn view_with(event: &Event, r: Registration) -> RegistrationView {
     RegistrationView::new(r, None, EventSummary::of(event, db::now()))
