@@ -204,7 +204,16 @@ pub fn days(from: Option<&str>, to: Option<&str>) -> Result<(NaiveDate, NaiveDat
     };
     let to = match to {
         Some(v) => parse("to", v)?,
-        None => crate::db::now().date(),
+        // Records are dated by the centre's local day (Shanghai's unless the
+        // centre says otherwise), and so is a certificate's period: today is
+        // Shanghai's today, not the UTC date (from 00:00 to 08:00 there they
+        // differ, and today's records were left out).
+        None => {
+            use chrono::TimeZone;
+            chrono_tz::Asia::Shanghai
+                .from_utc_datetime(&crate::db::now())
+                .date_naive()
+        }
     };
     let from = match from {
         Some(v) => parse("from", v)?,
