@@ -153,7 +153,7 @@ both_databases! {
         let admin = app.admin().await;
         let (org, owner) = app.verified_org(&admin, "社区食堂").await;
         let centre = centre(&app, &admin).await;
-        let starts = (Utc::now().naive_utc() - chrono::Duration::minutes(10)).max(shanghai_today_start() + chrono::Duration::minutes(1));
+        let starts = (Utc::now().naive_utc() - chrono::Duration::minutes(10)).max(shanghai_today_start());
         let event = event_at(&app, &org, &owner, &centre, "午餐", starts, 180).await;
         let display = app.post(&format!("/centres/{centre}/displays"), Some(&admin.access), json!({"name": "大厅电视"})).await;
         let token = display.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();

@@ -502,6 +502,13 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     body
 }
 
+/// The instant an RFC 3339 field names. Sort by this, never by the text:
+/// responses print as many fractional digits as the instant needs (`.120Z`
+/// beside `.120500Z`), so the text does not sort as time does.
+pub fn instant(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a timestamp")).expect("RFC 3339")
+}
+
 /// RFC 3339 for `hours` from now (UTC).
 pub fn hours_from_now(hours: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339()

@@ -47,7 +47,7 @@ both_databases! {
         assert_eq!(seats(&roster, "confirmed"), 25);
         // Positions 1…275, in the order the database accepted the sign-ups.
         let mut waiting: Vec<&Value> = roster.iter().filter(|r| r["status"] == "waitlisted").collect();
-        waiting.sort_by_key(|r| r["created_at"].as_str().unwrap().to_owned());
+        waiting.sort_by_key(|r| instant(&r["created_at"]));
         let in_order: Vec<i64> = waiting.iter().map(|r| r["waitlist_position"].as_i64().unwrap()).collect();
         assert_eq!(in_order, (1..=275).collect::<Vec<_>>());
 
@@ -112,7 +112,7 @@ both_databases! {
         assert_eq!(seats(&roster, "confirmed"), 25, "min(capacity, demand)");
         // FIFO: nobody confirmed signed up after anyone still waiting.
         let mut by_time = active.clone();
-        by_time.sort_by_key(|r| r["created_at"].as_str().unwrap().to_owned());
+        by_time.sort_by_key(|r| instant(&r["created_at"]));
         let first_waiting = by_time.iter().position(|r| r["status"] == "waitlisted").unwrap();
         assert!(by_time[first_waiting..].iter().all(|r| r["status"] == "waitlisted"));
         let positions: Vec<i64> = by_time[first_waiting..].iter().map(|r| r["waitlist_position"].as_i64().unwrap()).collect();

@@ -128,12 +128,7 @@ async fn assert_consistent(
         .iter()
         .filter(|r| r["status"] == "waitlisted")
         .collect();
-    waiting.sort_by_key(|r| {
-        (
-            r["created_at"].as_str().unwrap().to_owned(),
-            r["waitlist_position"].as_i64(),
-        )
-    });
+    waiting.sort_by_key(|r| (instant(&r["created_at"]), r["waitlist_position"].as_i64()));
     let positions: Vec<i64> = waiting
         .iter()
         .map(|r| r["waitlist_position"].as_i64().unwrap())
