@@ -24,6 +24,9 @@ pub const WALK_IN: &str = "walk_in";
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = checkins)]
+// Absent values are inserted as NULL, not as DEFAULT (there is none): the
+// statement is then the same every time, and prepared once.
+#[diesel(treat_none_as_default_value = false)]
 pub struct Checkin {
     pub id: String,
     pub registration_id: String,

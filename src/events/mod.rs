@@ -85,6 +85,34 @@ pub const COMPLETED: &str = "completed";
 pub const CHECKED_IN: &str = "COALESCE((SELECT event_tallies.checked_in FROM event_tallies \
      WHERE event_tallies.event_id = events.id), 0)";
 
+/// [`CHECKED_IN`] as an expression of its own type. Not `diesel::dsl::sql`:
+/// diesel never caches a prepared statement that holds a literal (it cannot
+/// know the text is fixed), and every query that reads an [`Event`] would be
+/// parsed and planned afresh each time. A fixed type is cached like any
+/// column.
+#[derive(
+    Clone, Copy, Debug, Default, diesel::query_builder::QueryId, diesel::expression::ValidGrouping,
+)]
+pub struct CheckedIn;
+
+impl diesel::Expression for CheckedIn {
+    type SqlType = diesel::sql_types::Integer;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for CheckedIn {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql(CHECKED_IN);
+        Ok(())
+    }
+}
+
+/// Readable wherever `events` is (the subquery names `events.id`).
+impl<QS> diesel::AppearsOnTable<QS> for CheckedIn {}
+impl<QS> diesel::SelectableExpression<QS> for CheckedIn {}
+
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
 pub struct Event {
@@ -114,8 +142,8 @@ pub struct Event {
     /// People checked in, kept on a row of their own (`event_tallies`, changed
     /// by `checkin::queries::count_in`) and read with the event.
     #[diesel(skip_insertion)]
-    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Integer>(CHECKED_IN))]
-    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Integer>)]
+    #[diesel(select_expression = CheckedIn)]
+    #[diesel(select_expression_type = CheckedIn)]
     pub checked_in_count: i32,
     pub waitlist_seq: i64,
     pub created_by: String,

@@ -165,16 +165,26 @@ pub fn claim_seats_returning(
     seats: i32,
     only_published: bool,
 ) -> Result<Option<Event>, ApiError> {
-    let query = diesel::update(events::table.find(id))
+    let claimed = diesel::update(events::table.find(id))
         .filter(events::confirmed_seats.le(events::capacity - seats))
         .filter(events::status.eq(PUBLISHED).or(diesel::dsl::not(
             only_published.into_sql::<diesel::sql_types::Bool>(),
         )))
-        .set(events::confirmed_seats.eq(events::confirmed_seats + seats));
-    Ok(db_run!(conn, |c| query
-        .returning(Event::as_returning())
-        .get_result(c)
-        .optional())?)
+        .set(events::confirmed_seats.eq(events::confirmed_seats + seats))
+        .execute(conn)?;
+    match claimed {
+        0 => Ok(None),
+        _ => reread(conn, id).map(Some),
+    }
+}
+
+/// The event this transaction just changed. A short `UPDATE` and this read
+/// instead of one `UPDATE … RETURNING` every column: diesel prepares every
+/// `UPDATE` afresh (it cannot tell a fixed statement from a generated one),
+/// and parsing and planning one that returns the whole event cost more, inside
+/// the event's lock, than this second, prepared-once statement.
+fn reread(conn: &mut DbConn, id: &str) -> Result<Event, ApiError> {
+    find(conn, id)?.ok_or(ApiError::from(Code::NotFound))
 }
 
 pub fn release_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), ApiError> {
@@ -187,13 +197,13 @@ pub fn release_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), ApiE
 /// Adds `seats` to the waitlist and returns the next waitlist ticket (tickets
 /// only grow, so their order is the order the database accepted sign-ups).
 pub fn join_waitlist(conn: &mut DbConn, id: &str, seats: i32) -> Result<(i64, Event), ApiError> {
-    let query = diesel::update(events::table.find(id)).set((
-        events::waitlist_seats.eq(events::waitlist_seats + seats),
-        events::waitlist_seq.eq(events::waitlist_seq + 1),
-    ));
-    let event: Event = db_run!(conn, |c| query
-        .returning(Event::as_returning())
-        .get_result(c))?;
+    diesel::update(events::table.find(id))
+        .set((
+            events::waitlist_seats.eq(events::waitlist_seats + seats),
+            events::waitlist_seq.eq(events::waitlist_seq + 1),
+        ))
+        .execute(conn)?;
+    let event = reread(conn, id)?;
     Ok((event.waitlist_seq, event))
 }
 

@@ -29,6 +29,9 @@ pub const STATUSES: &[&str] = &[CONFIRMED, WAITLISTED, CANCELLED];
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = registrations)]
+// Absent values are inserted as NULL, not as DEFAULT (there is none): the
+// statement is then the same every time, and prepared once.
+#[diesel(treat_none_as_default_value = false)]
 pub struct Registration {
     pub id: String,
     pub event_id: String,
