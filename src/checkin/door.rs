@@ -67,8 +67,9 @@ pub async fn walk_in(
     let device_id = device(body.device_id.as_deref())?;
     let force = body.r#override.unwrap_or(false);
     let consent_sensitive = body.consent_sensitive.unwrap_or(false);
+    let key = event_id.clone();
     let (checkin, registration, attendee) = db
-        .write(move |c| {
+        .write_on(&key, move |c| {
             let access = event_access::load(c, &event_id, Some(&user), Need::Staff, true)?;
             let event = access.event.clone();
             if force && !access.manages(&user) {

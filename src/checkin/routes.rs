@@ -161,8 +161,9 @@ pub async fn check_in(
             attendee,
         }));
     }
+    let key = event_id.clone();
     let outcome = db
-        .write(move |c| {
+        .write_on(&key, move |c| {
             let event = events::lock_shared(c, &event_id)?;
             let (outcome, people) = queries::apply(
                 c,
@@ -317,8 +318,9 @@ pub async fn batch(
             Ok(checked)
         })
         .await?;
+    let key = event_id.clone();
     let results = db
-        .write(move |c| {
+        .write_on(&key, move |c| {
             // Outright, not in share mode: an upload retried while the first
             // attempt still runs must wait for it and replay its answers (the
             // stored scans), not race it row by row. Uploads are rare.

@@ -6,6 +6,8 @@ pub mod clock;
 pub mod migrations;
 pub mod schema;
 
+mod batch;
+mod hot;
 pub mod tx;
 mod writer;
 
@@ -162,6 +164,8 @@ pub struct Db {
     in_flight: Arc<AtomicUsize>,
     /// Whether this handle's calls count in `in_flight` (lanes' do not).
     counted: bool,
+    /// PostgreSQL's batches of writes on one hot row ([`Db::write_on`]).
+    lanes: hot::Lanes,
 }
 
 /// One counted call in progress; uncounted when dropped (also when the
@@ -218,6 +222,7 @@ impl Db {
             followers,
             in_flight: Arc::default(),
             counted: true,
+            lanes: hot::Lanes::default(),
         })
     }
 
@@ -305,8 +310,32 @@ impl Db {
                 tx::run(conn, outbox.get().map(|o| o.as_ref()), followers, f)
             })
             .await?;
+        self.numbered(&messages).await;
+        Ok(value)
+    }
+
+    /// [`Db::write`] for a write that locks the row `key` names (an event's,
+    /// by its id) as its first lock, as every other write with that key does.
+    /// On PostgreSQL the writes waiting on one key in this instance commit
+    /// together, a savepoint each (`hot`): the row's lock changes hands once
+    /// per batch. On SQLite every write is already batched by the one writer.
+    pub async fn write_on<T, F>(&self, key: &str, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError> + Send + 'static,
+    {
+        if self.writer.is_some() {
+            return self.write(f).await;
+        }
+        let _serving = Serving::enter(self);
+        hot::write_on(self, key, f).await
+    }
+
+    /// Waits (at most [`NUMBERING_WAIT`]) until committed messages are
+    /// numbered, so that a writer is answered only then.
+    async fn numbered(&self, messages: &[Message]) {
         if let (Some(outbox), false) = (self.outbox.get(), messages.is_empty()) {
-            if let Some(numbered) = outbox.committed(&messages) {
+            if let Some(numbered) = outbox.committed(messages) {
                 if tokio::time::timeout(NUMBERING_WAIT, numbered)
                     .await
                     .is_err()
@@ -315,7 +344,6 @@ impl Db {
                 }
             }
         }
-        Ok(value)
     }
 }
 

@@ -86,8 +86,9 @@ pub async fn register(
         note = "note" => optional_text(body.note.as_deref(), 500),
     );
     let consent = body.consent_sensitive.unwrap_or(false);
+    let key = event_id.clone();
     let view = db
-        .write(move |c| {
+        .write_on(&key, move |c| {
             let (registration, event) =
                 seats::sign_up(c, &event_id, &user.id, party_size, note, consent)?;
             let position = queries::waitlist_position(c, &registration)?;
