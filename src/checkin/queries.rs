@@ -299,7 +299,7 @@ pub fn settle(tx: &mut Tx<'_>, event: &Event, people: i32) -> Result<(), ApiErro
     }
     let mut event = event.clone();
     event.checked_in_count = count_in(tx, &event.id, people)?;
-    crate::events::live::changed_as_counted(tx, &event)
+    crate::events::live::changed(tx, &event)
 }
 
 /// Undoes a check-in (a mistaken scan); the audit trail keeps it.

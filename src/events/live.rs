@@ -27,24 +27,13 @@ pub fn counts(event: &Event) -> Value {
 
 /// After any change to an event's seats or state: `event.counts` on its topic,
 /// and `board.changed` on its centre's topic when it happens today there.
-/// `event` is the event as the transaction left it, which holds its row (so
-/// no check-in is under way); its check-in count is read again here, in a
-/// statement of its own: a locking statement that waited for check-ins to
-/// commit sees the event's row as they left it, but its subqueries (the
-/// count) as they were before it waited (PostgreSQL's read committed).
-/// SQLite's one writer never waits inside a transaction: nothing to read again.
+/// `event` must be current in every figure: read, with its check-in count, by
+/// a statement that began after the transaction took the event's row (so no
+/// check-in is under way). Not the row a locking statement returned after
+/// waiting: that one's subqueries (the count) are as they were before it
+/// waited (PostgreSQL's read committed). Seats (`queries::claim_seats_returning`,
+/// `queries::join_waitlist`) and [`changed_by_id`] read it so.
 pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
-    if matches!(tx.conn(), DbConn::Sqlite(_)) {
-        return changed_as_counted(tx, event);
-    }
-    let mut event = event.clone();
-    event.checked_in_count = queries::checked_in(tx, &event.id)?;
-    changed_as_counted(tx, &event)
-}
-
-/// [`changed`] for a caller that has just counted check-ins itself, with the
-/// event's row held: `event` is current in every figure.
-pub fn changed_as_counted(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
     let event_id = event.id.as_str();
     publish(
         tx,

@@ -57,18 +57,6 @@ fn held(conn: &mut DbConn, id: &str, shared: bool) -> Result<Event, ApiError> {
     event.ok_or(ApiError::from(Code::NotFound))
 }
 
-/// The event's check-in count as committed now (a statement of its own; the
-/// count is changed only by `checkin::queries::count_in`).
-pub fn checked_in(conn: &mut DbConn, id: &str) -> Result<i32, ApiError> {
-    use crate::db::schema::event_tallies;
-    Ok(event_tallies::table
-        .find(id)
-        .select(event_tallies::checked_in)
-        .first(conn)
-        .optional()?
-        .unwrap_or(0))
-}
-
 pub fn insert(conn: &mut DbConn, event: &Event) -> Result<(), ApiError> {
     diesel::insert_into(events::table)
         .values(event)

@@ -156,6 +156,7 @@ pub fn sign_up(
         &registration,
         "registration.created",
     );
+    // `event` was read after the seat was claimed, under the event's lock.
     crate::events::live::changed(tx, &event)?;
     Ok((registration, event))
 }
