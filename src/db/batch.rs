@@ -92,7 +92,8 @@ pub(super) fn finish(batch: Vec<Box<dyn Work>>, committed: Result<(), &str>) {
 }
 
 /// One transaction for the whole batch, a savepoint per write; the messages
-/// of the writes that succeeded are stored once, right before the commit.
+/// of the writes that succeeded are followed by the per-commit followers and
+/// stored once, right before the commit.
 pub(super) fn commit(
     conn: &mut DbConn,
     outbox: Option<&dyn Outbox>,
@@ -114,6 +115,7 @@ pub(super) fn commit(
                 tx::rollback(conn)?;
             }
         }
+        tx::follow_commit(conn, followers, &mut messages)?;
         tx::store(conn, outbox, &messages)
     })();
     match outcome {

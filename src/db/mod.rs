@@ -25,7 +25,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 pub use clock::now;
 pub use tx::{Follower, Message, Numbered, Outbox, Tx};
-use writer::Writer;
+use writer::{Priority, Writer};
 
 /// One live connection to whichever database the settings chose.
 #[derive(diesel::MultiConnection)]
@@ -230,7 +230,8 @@ impl Db {
     /// background task (the hub, the sequencer) that must not queue behind the
     /// requests for the shared pool's connections. Writes still go through the
     /// one SQLite writer. A lane's calls are background work: they do not
-    /// count in [`Db::serving`].
+    /// count in [`Db::serving`], and on SQLite their writes wait for a gap in
+    /// the requests' writes (`writer`).
     pub fn lane(&self, size: u32) -> Result<Db, ConnectError> {
         let pool = r2d2::Pool::builder()
             .max_size(size)
@@ -300,7 +301,13 @@ impl Db {
     {
         let _serving = Serving::enter(self);
         if let Some(writer) = &self.writer {
-            return writer.write(f).await;
+            // A lane's writes are background work: they yield to requests'.
+            let priority = if self.counted {
+                Priority::Request
+            } else {
+                Priority::Background
+            };
+            return writer.write(priority, f).await;
         }
         let outbox = self.outbox.clone();
         let followers = self.followers.clone();

@@ -45,6 +45,15 @@ pub trait Outbox: Send + Sync + 'static {
 /// follower records are stored but not followed again.
 pub trait Follower: Send + Sync + 'static {
     fn follow(&self, tx: &mut Tx<'_>, recorded: &[Message]) -> Result<(), ApiError>;
+
+    /// True for a follower that runs once per commit, over the messages of
+    /// every write that succeeded in it (a group commit's dozens), right
+    /// before they are stored, instead of inside each write's savepoint: for
+    /// work that is cheaper done for many messages at once. Its failure fails
+    /// the whole commit.
+    fn per_commit(&self) -> bool {
+        false
+    }
 }
 
 /// A wait for messages to be numbered (see [`Outbox::committed`]).
@@ -73,7 +82,7 @@ impl<'c> Tx<'c> {
             return Ok(());
         }
         let recorded = self.messages.clone();
-        for follower in followers {
+        for follower in followers.iter().filter(|f| !f.per_commit()) {
             follower.follow(self, &recorded)?;
         }
         Ok(())
@@ -179,8 +188,9 @@ where
     begin(conn)?;
     let mut tx = Tx::new(conn, followers);
     let result = run_closure(&mut tx, f);
-    let messages = tx.into_messages();
+    let mut messages = tx.into_messages();
     let stored = result.and_then(|value| {
+        follow_commit(conn, followers, &mut messages)?;
         store(conn, outbox, &messages)?;
         Ok(value)
     });
@@ -198,6 +208,29 @@ where
             Err(err)
         }
     }
+}
+
+/// Runs the [`Follower::per_commit`] followers over the messages of every
+/// write in the commit; what they record joins the messages (not followed
+/// again).
+pub(super) fn follow_commit(
+    conn: &mut DbConn,
+    followers: &[Arc<dyn Follower>],
+    messages: &mut Vec<Message>,
+) -> Result<(), ApiError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut recorded = Vec::new();
+    for follower in followers.iter().filter(|f| f.per_commit()) {
+        let mut tx = Tx::new(conn, &[]);
+        // Runs on the SQLite writer's thread: a panic must not end it.
+        catch_unwind(AssertUnwindSafe(|| follower.follow(&mut tx, messages)))
+            .unwrap_or_else(|_| Err(ApiError::internal("a follower panicked")))?;
+        recorded.extend(tx.into_messages());
+    }
+    messages.extend(recorded);
+    Ok(())
 }
 
 /// Hands the messages to the outbox; recording messages with no outbox

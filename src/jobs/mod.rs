@@ -101,6 +101,38 @@ pub fn enqueue<P: Serialize>(conn: &mut DbConn, job: NewJob<'_, P>) -> Result<St
     Ok(id)
 }
 
+/// Adds many jobs of one kind inside the caller's transaction, in one
+/// statement per few hundred: for jobs whose keys are new (a fresh id in each,
+/// as a webhook delivery's), so there is nothing waiting to replace; a key
+/// that is already waiting fails the transaction.
+pub fn enqueue_new(
+    conn: &mut DbConn,
+    kind: &str,
+    new: &[(String, String, NaiveDateTime)],
+) -> Result<(), ApiError> {
+    let now = db::now();
+    for chunk in new.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(key, payload, run_at)| {
+                (
+                    jobs::id.eq(uuid::Uuid::new_v4().to_string()),
+                    jobs::kind.eq(kind),
+                    jobs::job_key.eq(Some(key.as_str())),
+                    jobs::subject.eq(None::<&str>),
+                    jobs::payload.eq(payload.as_str()),
+                    jobs::run_at.eq(*run_at),
+                    jobs::attempts.eq(0),
+                    jobs::created_at.eq(now),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(jobs::table).values(&rows);
+        crate::db_run!(&mut *conn, |c| insert.execute(c))?;
+    }
+    Ok(())
+}
+
 /// Withdraws waiting jobs by key (a cancelled registration's reminders). One
 /// statement per key: an `IN` list of varying length is prepared afresh every
 /// time, one key is prepared once per connection.

@@ -1,6 +1,6 @@
-//! Deliveries derived from each write's messages, in the same transaction: an
-//! organization's `org:{id}` messages of the kinds its endpoints chose become
-//! one delivery per endpoint, and a queued job that posts it.
+//! Deliveries derived from each commit's messages, in the same transaction:
+//! an organization's `org:{id}` messages of the kinds its endpoints chose
+//! become one delivery per endpoint, and a queued job that posts it.
 
 use std::collections::HashMap;
 
@@ -59,10 +59,16 @@ pub fn thin(kind: &str, data: &Value) -> Value {
     Value::Object(out)
 }
 
-/// The `db::Follower` that queues webhook deliveries.
+/// The `db::Follower` that queues webhook deliveries: once per commit, so a
+/// group commit of sixty sign-ups reads an organization's endpoints once and
+/// writes its deliveries and their jobs in two statements, not 120.
 pub struct Deliveries;
 
 impl Follower for Deliveries {
+    fn per_commit(&self) -> bool {
+        true
+    }
+
     fn follow(&self, tx: &mut Tx<'_>, recorded: &[Message]) -> Result<(), ApiError> {
         let mut by_org: HashMap<&str, Vec<&Message>> = HashMap::new();
         for m in recorded {
@@ -72,31 +78,47 @@ impl Follower for Deliveries {
                 }
             }
         }
+        let mut out = Outgoing::default();
         for m in recorded {
             if let Some(project) = m.topic.strip_prefix("project:") {
                 if BUYER_EVENTS.contains(&m.kind.as_str()) {
-                    for_buyer(tx, project, m)?;
+                    for_buyer(tx, project, m, &mut out)?;
                 }
             }
         }
         for (org, messages) in by_org {
             let endpoints = active(tx, ORGANIZATION, org)?;
+            if endpoints.is_empty() {
+                continue;
+            }
+            let chosen: Vec<(Endpoint, Vec<String>)> = endpoints
+                .into_iter()
+                .map(|e| {
+                    let events = e.events();
+                    (e, events)
+                })
+                .collect();
             for m in messages {
                 let data: Value = serde_json::from_str(&m.data)
                     .map_err(|e| ApiError::internal(format!("message data: {e}")))?;
                 let payload = thin(&m.kind, &data);
-                for endpoint in endpoints.iter().filter(|e| e.events().contains(&m.kind)) {
-                    queue(tx, endpoint, &m.kind, &payload)?;
+                for (endpoint, _) in chosen.iter().filter(|(_, events)| events.contains(&m.kind)) {
+                    out.add(endpoint, &m.kind, &payload);
                 }
             }
         }
-        Ok(())
+        out.queue(tx)
     }
 }
 
 /// A project's message to its buyer's endpoints; a project that closes also
 /// sends `report.frozen`.
-fn for_buyer(tx: &mut Tx<'_>, project_id: &str, m: &Message) -> Result<(), ApiError> {
+fn for_buyer(
+    tx: &mut Tx<'_>,
+    project_id: &str,
+    m: &Message,
+    out: &mut Outgoing,
+) -> Result<(), ApiError> {
     let Some(project) = crate::projects::queries::find(tx, project_id)? else {
         return Ok(());
     };
@@ -116,7 +138,7 @@ fn for_buyer(tx: &mut Tx<'_>, project_id: &str, m: &Message) -> Result<(), ApiEr
             .iter()
             .filter(|e| e.events().iter().any(|k| k == kind))
         {
-            queue(tx, endpoint, kind, &payload)?;
+            out.add(endpoint, kind, &payload);
         }
     }
     Ok(())
@@ -137,33 +159,65 @@ pub fn active(
         .load(conn)?)
 }
 
-/// One delivery of `kind` to `endpoint`, and its job.
-pub fn queue(
-    tx: &mut Tx<'_>,
-    endpoint: &Endpoint,
-    kind: &str,
-    data: &Value,
-) -> Result<String, ApiError> {
-    let now = db::now();
-    let id = uuid::Uuid::new_v4().to_string();
-    let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-    let body = json!({"type": kind, "timestamp": now.and_utc(), "data": data}).to_string();
-    diesel::insert_into(webhook_deliveries::table)
-        .values((
-            webhook_deliveries::id.eq(&id),
-            webhook_deliveries::endpoint_id.eq(&endpoint.id),
-            webhook_deliveries::message_id.eq(&message_id),
-            webhook_deliveries::event.eq(kind),
-            webhook_deliveries::payload.eq(&body),
-            webhook_deliveries::attempt.eq(0),
-            webhook_deliveries::status.eq("pending"),
-            webhook_deliveries::next_attempt_at.eq(Some(now)),
-            webhook_deliveries::created_at.eq(now),
-            webhook_deliveries::updated_at.eq(now),
-        ))
-        .execute(tx.conn())?;
-    schedule(tx, &id, now)?;
-    Ok(id)
+/// One delivery to queue: (id, endpoint, message id, kind, body).
+type Delivery = (String, String, String, String, String);
+
+/// The deliveries one commit causes, written together by [`Outgoing::queue`].
+#[derive(Default)]
+struct Outgoing(Vec<Delivery>);
+
+impl Outgoing {
+    fn add(&mut self, endpoint: &Endpoint, kind: &str, data: &Value) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+        let body =
+            json!({"type": kind, "timestamp": db::now().and_utc(), "data": data}).to_string();
+        self.0
+            .push((id, endpoint.id.clone(), message_id, kind.to_owned(), body));
+    }
+
+    /// The deliveries, pending and due now, and a job each that posts it.
+    fn queue(self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let now = db::now();
+        for chunk in self.0.chunks(500) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(id, endpoint, message_id, kind, body)| {
+                    (
+                        webhook_deliveries::id.eq(id.as_str()),
+                        webhook_deliveries::endpoint_id.eq(endpoint.as_str()),
+                        webhook_deliveries::message_id.eq(message_id.as_str()),
+                        webhook_deliveries::event.eq(kind.as_str()),
+                        webhook_deliveries::payload.eq(body.as_str()),
+                        webhook_deliveries::attempt.eq(0),
+                        webhook_deliveries::status.eq("pending"),
+                        webhook_deliveries::next_attempt_at.eq(Some(now)),
+                        webhook_deliveries::created_at.eq(now),
+                        webhook_deliveries::updated_at.eq(now),
+                    )
+                })
+                .collect();
+            let insert = diesel::insert_into(webhook_deliveries::table).values(&rows);
+            crate::db_run!(tx.conn(), |c| insert.execute(c))?;
+        }
+        let jobs: Vec<(String, String, chrono::NaiveDateTime)> = self
+            .0
+            .iter()
+            .map(|(id, ..)| (job_key(id), job_payload(id), now))
+            .collect();
+        jobs::enqueue_new(tx, DELIVERY_JOB, &jobs)
+    }
+}
+
+fn job_key(delivery_id: &str) -> String {
+    format!("webhook:{delivery_id}")
+}
+
+fn job_payload(delivery_id: &str) -> String {
+    json!({"delivery_id": delivery_id}).to_string()
 }
 
 /// Queues (or re-queues) the job that posts delivery `id` at `at`.
@@ -172,7 +226,7 @@ pub fn schedule(tx: &mut Tx<'_>, id: &str, at: chrono::NaiveDateTime) -> Result<
         tx,
         NewJob {
             kind: DELIVERY_JOB,
-            key: Some(format!("webhook:{id}")),
+            key: Some(job_key(id)),
             subject: None,
             payload: &json!({"delivery_id": id}),
             run_at: at,
