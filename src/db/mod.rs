@@ -253,6 +253,12 @@ impl Db {
         self.in_flight.load(Ordering::Relaxed) > 0
     }
 
+    /// Whether more calls are in progress than the shared pool has
+    /// connections: requests are queueing, a rush.
+    pub fn rushed(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) > self.pool.max_size() as usize
+    }
+
     /// Where the messages of every write go from now on (once).
     pub fn attach_outbox(&self, outbox: Arc<dyn Outbox>) {
         let _ = self.outbox.set(outbox);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -30,6 +30,9 @@ const CONCURRENCY: usize = 64;
 const UNDER_LOAD: usize = 2;
 /// How often a runner held back by requests looks again.
 const PACE: Duration = Duration::from_millis(10);
+/// How long a rush of requests ([`Db::rushed`]) holds every job back; after
+/// that, jobs go on at the [`UNDER_LOAD`] pace while it lasts.
+const SLACK: Duration = Duration::from_secs(5);
 /// How long a claimed job is this instance's before another may take it.
 const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 /// How often an idle runner looks for due jobs.
@@ -77,6 +80,7 @@ pub fn start(db: Db, handlers: Handlers) {
 async fn run_forever(db: Db, handlers: Handlers) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let under_load = Arc::new(Semaphore::new(UNDER_LOAD));
+    let mut rush = Rush::default();
     loop {
         // Claim few while requests are being served: a claimed job waits for
         // a turn here, and its lease runs meanwhile.
@@ -98,7 +102,7 @@ async fn run_forever(db: Db, handlers: Handlers) {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let turn = wait_for_turn(&db, &under_load).await;
+            let turn = wait_for_turn(&db, &under_load, &mut rush).await;
             let db = db.clone();
             let handler = handlers.0.get(job.kind.as_str()).cloned();
             tokio::spawn(async move {
@@ -119,13 +123,38 @@ async fn run_forever(db: Db, handlers: Handlers) {
     }
 }
 
+/// When the current rush of requests began, if one is on.
+#[derive(Default)]
+struct Rush(Option<Instant>);
+
+impl Rush {
+    /// Whether jobs wait now: a rush is on and has lasted less than [`SLACK`].
+    fn holds(&mut self, rushed: bool) -> bool {
+        if !rushed {
+            self.0 = None;
+            return false;
+        }
+        self.0.get_or_insert_with(Instant::now).elapsed() < SLACK
+    }
+}
+
 /// Returns at once while the instance serves no request; otherwise when one of
-/// the [`UNDER_LOAD`] turns is free (or the requests are gone). Only the
-/// runner's loop waits here, so the wait is one timer, not one per job.
-async fn wait_for_turn(db: &Db, under_load: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+/// the [`UNDER_LOAD`] turns is free (or the requests are gone), and not in the
+/// first [`SLACK`] of a rush. Only the runner's loop waits here, so the wait is
+/// one timer, not one per job.
+async fn wait_for_turn(
+    db: &Db,
+    under_load: &Arc<Semaphore>,
+    rush: &mut Rush,
+) -> Option<OwnedSemaphorePermit> {
     loop {
         if !db.serving() {
+            rush.holds(false);
             return None;
+        }
+        if rush.holds(db.rushed()) {
+            tokio::time::sleep(PACE).await;
+            continue;
         }
         if let Ok(turn) = under_load.clone().try_acquire_owned() {
             return Some(turn);
@@ -200,5 +229,22 @@ async fn finish(db: &Db, job: Job, outcome: Outcome) {
         .await;
     if let Err(e) = result {
         tracing::warn!(job = %id, %kind, error = %e, "recording a job's outcome failed; it runs again after its lease");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rush_holds_jobs_for_the_slack_and_no_longer() {
+        let mut rush = Rush::default();
+        assert!(!rush.holds(false));
+        assert!(rush.holds(true), "a rush begins");
+        assert!(rush.holds(true), "and goes on");
+        rush.0 = Some(Instant::now() - SLACK);
+        assert!(!rush.holds(true), "after the slack, jobs go on");
+        assert!(!rush.holds(false));
+        assert!(rush.holds(true), "a new rush holds them again");
     }
 }
