@@ -29,9 +29,9 @@ const QUEUE: usize = 4096;
 /// How long background writes wait for a gap in requests' writes before
 /// they take a share of every batch.
 const SLACK: Duration = Duration::from_secs(5);
-/// The background writes a batch of requests takes once the oldest has
-/// waited [`SLACK`]; twice as many at twice the wait, and so on, up to half
-/// a batch.
+/// The background writes a batch of requests takes once requests have kept
+/// the writer busy without a gap for [`SLACK`]; twice as many after twice
+/// that, and so on, up to half a batch.
 const SHARE: usize = 4;
 
 /// Who is waiting on a write.

@@ -60,8 +60,8 @@ pub fn thin(kind: &str, data: &Value) -> Value {
 }
 
 /// The `db::Follower` that queues webhook deliveries: once per commit, so a
-/// group commit of sixty sign-ups reads an organization's endpoints once and
-/// writes its deliveries and their jobs in two statements, not 120.
+/// group commit of 64 sign-ups reads an organization's endpoints once and
+/// writes its deliveries and their jobs in two statements, not 128.
 pub struct Deliveries;
 
 impl Follower for Deliveries {
