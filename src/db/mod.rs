@@ -164,6 +164,9 @@ pub struct Db {
     in_flight: Arc<AtomicUsize>,
     /// Whether this handle's calls count in `in_flight` (lanes' do not).
     counted: bool,
+    /// The shared pool's size, kept by lanes (whose own pools are smaller):
+    /// more counted calls than this in progress is a rush ([`Db::rushed`]).
+    shared_size: usize,
     /// PostgreSQL's batches of writes on one hot row ([`Db::write_on`]).
     lanes: hot::Lanes,
 }
@@ -222,6 +225,7 @@ impl Db {
             followers,
             in_flight: Arc::default(),
             counted: true,
+            shared_size: settings.pool_size() as usize,
             lanes: hot::Lanes::default(),
         })
     }
@@ -256,7 +260,7 @@ impl Db {
     /// Whether more calls are in progress than the shared pool has
     /// connections: requests are queueing, a rush.
     pub fn rushed(&self) -> bool {
-        self.in_flight.load(Ordering::Relaxed) > self.pool.max_size() as usize
+        self.in_flight.load(Ordering::Relaxed) > self.shared_size
     }
 
     /// Where the messages of every write go from now on (once).
