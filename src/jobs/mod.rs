@@ -58,32 +58,95 @@ pub struct NewJob<'a, P: Serialize> {
     pub run_at: NaiveDateTime,
 }
 
+/// One job's row as inserted: every column named, an absent one as `NULL`,
+/// so one statement shape serves a job or a few hundred.
+#[derive(Insertable)]
+#[diesel(table_name = jobs, treat_none_as_default_value = false)]
+struct Row<'a> {
+    id: String,
+    kind: &'a str,
+    job_key: Option<&'a str>,
+    subject: Option<&'a str>,
+    payload: &'a str,
+    run_at: NaiveDateTime,
+    attempts: i32,
+    created_at: NaiveDateTime,
+}
+
+/// A job to add, its payload already serialized (see [`put`]).
+pub struct Keyed {
+    pub kind: &'static str,
+    pub key: String,
+    pub subject: Option<String>,
+    pub payload: String,
+    pub run_at: NaiveDateTime,
+}
+
+impl Keyed {
+    fn row(&self, now: NaiveDateTime) -> Row<'_> {
+        Row {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: self.kind,
+            job_key: Some(&self.key),
+            subject: self.subject.as_deref(),
+            payload: &self.payload,
+            run_at: self.run_at,
+            attempts: 0,
+            created_at: now,
+        }
+    }
+}
+
+/// Rows per statement: far below either database's limit on bound values
+/// (SQLite's 32,766; 8 a row).
+const CHUNK: usize = 500;
+
 /// Adds a job inside the caller's transaction. A job with the same key that is
 /// still waiting is replaced (its time and payload move to the new ones).
 pub fn enqueue<P: Serialize>(conn: &mut DbConn, job: NewJob<'_, P>) -> Result<String, ApiError> {
-    use diesel::upsert::excluded;
     let payload =
         serde_json::to_string(job.payload).map_err(|e| ApiError::internal(e.to_string()))?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let row = (
-        jobs::id.eq(&id),
-        jobs::kind.eq(job.kind),
-        jobs::job_key.eq(&job.key),
-        jobs::subject.eq(&job.subject),
-        jobs::payload.eq(&payload),
-        jobs::run_at.eq(job.run_at),
-        jobs::attempts.eq(0),
-        jobs::created_at.eq(db::now()),
-    );
+    let row = Row {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: job.kind,
+        job_key: job.key.as_deref(),
+        subject: job.subject.as_deref(),
+        payload: &payload,
+        run_at: job.run_at,
+        attempts: 0,
+        created_at: db::now(),
+    };
+    let id = row.id.clone();
     if job.key.is_none() {
-        diesel::insert_into(jobs::table).values(row).execute(conn)?;
-        return Ok(id);
+        diesel::insert_into(jobs::table)
+            .values(&row)
+            .execute(conn)?;
+    } else {
+        upsert(conn, std::slice::from_ref(&row))?;
     }
-    // One statement where a delete and an insert would be two. The replaced
-    // job gets a new id and no lease, so a run of the old one that is still
-    // under way cannot complete it (`complete` matches the id).
+    Ok(id)
+}
+
+/// Adds or replaces many keyed jobs inside the caller's transaction, in one
+/// statement per few hundred (a group commit's reminders). A key must appear
+/// once: the same row cannot be replaced twice by one statement.
+pub fn put(conn: &mut DbConn, new: &[Keyed]) -> Result<(), ApiError> {
+    let now = db::now();
+    for chunk in new.chunks(CHUNK) {
+        let rows: Vec<Row<'_>> = chunk.iter().map(|k| k.row(now)).collect();
+        upsert(conn, &rows)?;
+    }
+    Ok(())
+}
+
+/// Inserts rows, replacing the waiting job of each key that has one. One
+/// statement where a delete and an insert would be two. The replaced job gets
+/// a new id and no lease, so a run of the old one that is still under way
+/// cannot complete it (`complete` matches the id).
+fn upsert(conn: &mut DbConn, rows: &[Row<'_>]) -> Result<(), ApiError> {
+    use diesel::upsert::excluded;
     let upsert = diesel::insert_into(jobs::table)
-        .values(row)
+        .values(rows)
         .on_conflict(jobs::job_key)
         .do_update()
         .set((
@@ -98,7 +161,7 @@ pub fn enqueue<P: Serialize>(conn: &mut DbConn, job: NewJob<'_, P>) -> Result<St
             jobs::created_at.eq(excluded(jobs::created_at)),
         ));
     crate::db_run!(conn, |c| upsert.execute(c))?;
-    Ok(id)
+    Ok(())
 }
 
 /// Adds many jobs of one kind inside the caller's transaction, in one
@@ -111,20 +174,18 @@ pub fn enqueue_new(
     new: &[(String, String, NaiveDateTime)],
 ) -> Result<(), ApiError> {
     let now = db::now();
-    for chunk in new.chunks(500) {
-        let rows: Vec<_> = chunk
+    for chunk in new.chunks(CHUNK) {
+        let rows: Vec<Row<'_>> = chunk
             .iter()
-            .map(|(key, payload, run_at)| {
-                (
-                    jobs::id.eq(uuid::Uuid::new_v4().to_string()),
-                    jobs::kind.eq(kind),
-                    jobs::job_key.eq(Some(key.as_str())),
-                    jobs::subject.eq(None::<&str>),
-                    jobs::payload.eq(payload.as_str()),
-                    jobs::run_at.eq(*run_at),
-                    jobs::attempts.eq(0),
-                    jobs::created_at.eq(now),
-                )
+            .map(|(key, payload, run_at)| Row {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind,
+                job_key: Some(key),
+                subject: None,
+                payload,
+                run_at: *run_at,
+                attempts: 0,
+                created_at: now,
             })
             .collect();
         let insert = diesel::insert_into(jobs::table).values(&rows);
@@ -133,13 +194,21 @@ pub fn enqueue_new(
     Ok(())
 }
 
-/// Withdraws waiting jobs by key (a cancelled registration's reminders). One
-/// statement per key: an `IN` list of varying length is prepared afresh every
-/// time, one key is prepared once per connection.
+/// Withdraws waiting jobs by key (a cancelled registration's reminders). A
+/// few keys take one statement each: an `IN` list of varying length is
+/// prepared afresh every time, one key is prepared once per connection. A
+/// commit's dozens take one statement per few hundred.
 pub fn withdraw(conn: &mut DbConn, keys: &[String]) -> Result<usize, ApiError> {
     let mut withdrawn = 0;
-    for key in keys {
-        withdrawn += diesel::delete(jobs::table.filter(jobs::job_key.eq(key))).execute(conn)?;
+    if keys.len() <= 4 {
+        for key in keys {
+            withdrawn += diesel::delete(jobs::table.filter(jobs::job_key.eq(key))).execute(conn)?;
+        }
+        return Ok(withdrawn);
+    }
+    for chunk in keys.chunks(CHUNK) {
+        withdrawn +=
+            diesel::delete(jobs::table.filter(jobs::job_key.eq_any(chunk))).execute(conn)?;
     }
     Ok(withdrawn)
 }

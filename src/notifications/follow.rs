@@ -1,9 +1,12 @@
 //! Deriving notifications from what each write recorded: the registration,
 //! check-in and event messages already say who, what and which event, so the
 //! features that make those changes know nothing of notifications. Runs inside
-//! the write's transaction (a `db::Follower`): a reminder exists if and only
-//! if the sign-up that asked for it committed, and a cancellation withdraws
-//! reminders in the same commit.
+//! the commit's transaction (a per-commit `db::Follower`): a reminder exists if
+//! and only if the sign-up that asked for it committed, and a cancellation
+//! withdraws reminders in the same commit. A group commit of 64 sign-ups reads
+//! each event once and puts its 128 reminders in one statement.
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -13,7 +16,7 @@ use super::*;
 use crate::db::{self, Follower, Message, Tx};
 use crate::error::ApiError;
 use crate::events::{self, Event};
-use crate::jobs::{self, NewJob};
+use crate::jobs::{self, Keyed, NewJob};
 use crate::registrations::{self, CONFIRMED};
 
 /// The `db::Follower` that turns messages into queued notifications.
@@ -49,8 +52,57 @@ fn str_field<'a>(data: &'a Value, name: &str) -> Option<&'a str> {
     data.get(name).and_then(Value::as_str)
 }
 
+/// What one commit does to keyed jobs (reminders), the last word per key:
+/// `Some` puts the job (adds or replaces it), `None` withdraws it. Applied in
+/// a few statements before anything that reads or deletes jobs some other way,
+/// and at the end; with the events read so far, each once.
+#[derive(Default)]
+struct Plan {
+    keyed: BTreeMap<String, Option<Keyed>>,
+    events: HashMap<String, Option<Event>>,
+}
+
+impl Plan {
+    fn put(&mut self, job: Keyed) {
+        self.keyed.insert(job.key.clone(), Some(job));
+    }
+
+    fn withdraw(&mut self, key: String) {
+        self.keyed.insert(key, None);
+    }
+
+    /// The event as it stands at the end of the commit's writes (every write
+    /// ran before its followers), read once.
+    fn event(&mut self, tx: &mut Tx<'_>, id: &str) -> Result<Option<Event>, ApiError> {
+        if let Some(event) = self.events.get(id) {
+            return Ok(event.clone());
+        }
+        let event = events::queries::find(tx, id)?;
+        self.events.insert(id.to_owned(), event.clone());
+        Ok(event)
+    }
+
+    fn apply(&mut self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
+        let mut put = Vec::new();
+        let mut gone = Vec::new();
+        for (key, job) in std::mem::take(&mut self.keyed) {
+            match job {
+                Some(job) => put.push(job),
+                None => gone.push(key),
+            }
+        }
+        jobs::withdraw(tx, &gone)?;
+        jobs::put(tx, &put)
+    }
+}
+
 impl Follower for Notices {
+    fn per_commit(&self) -> bool {
+        true
+    }
+
     fn follow(&self, tx: &mut Tx<'_>, recorded: &[Message]) -> Result<(), ApiError> {
+        let mut plan = Plan::default();
         for message in recorded {
             let Some((scope, owner)) = message.topic.split_once(':') else {
                 continue;
@@ -78,10 +130,10 @@ impl Follower for Notices {
                 ("user", "registration.created")
                     if str_field(&data, "status") == Some(CONFIRMED) =>
                 {
-                    remind(tx, owner, &data)?;
+                    remind(tx, &mut plan, owner, &data)?;
                 }
                 ("user", "registration.promoted") => {
-                    remind(tx, owner, &data)?;
+                    remind(tx, &mut plan, owner, &data)?;
                     let notice = Notice {
                         user_id: owner.to_owned(),
                         kind: PROMOTED.into(),
@@ -89,13 +141,13 @@ impl Follower for Notices {
                         registration_id: str_field(&data, "registration_id").map(str::to_owned),
                         ..Notice::default()
                     };
-                    now_or_later(tx, notice, None)?;
+                    tell_now(tx, notice)?;
                 }
                 ("user", "registration.cancelled") => {
                     if let Some(id) = str_field(&data, "registration_id") {
-                        let keys: Vec<String> =
-                            REMINDERS.iter().map(|(_, l)| reminder_key(id, l)).collect();
-                        jobs::withdraw(tx, &keys)?;
+                        for (_, label) in REMINDERS {
+                            plan.withdraw(reminder_key(id, label));
+                        }
                     }
                 }
                 ("user", "event.cancelled") => {
@@ -106,38 +158,45 @@ impl Follower for Notices {
                         reason: str_field(&data, "reason").map(str::to_owned),
                         ..Notice::default()
                     };
-                    now_or_later(tx, notice, None)?;
+                    tell_now(tx, notice)?;
                 }
                 ("user", "application.decided") => {
-                    shift_decided(tx, owner, &data)?;
+                    shift_decided(tx, &mut plan, owner, &data)?;
                 }
                 ("org", "event.cancelled") => {
                     if let Some(id) = str_field(&data, "id") {
+                        // Reminders put earlier in this commit go too.
+                        plan.apply(tx)?;
                         jobs::withdraw_about(tx, NOTIFY_JOB, &event_subject(id))?;
                         jobs::withdraw(tx, &[feedback_key(id)])?;
                     }
                 }
                 ("org", _) => {
                     if let Some(id) = str_field(&data, "id") {
-                        event_updated(tx, id)?;
+                        event_updated(tx, &mut plan, id)?;
                     }
                 }
                 _ => {}
             }
         }
-        Ok(())
+        plan.apply(tx)
     }
 }
 
 /// A volunteer's application decided: approved → told now and reminded 2 h
 /// before the shift; rejected (again) → the reminder withdrawn.
-fn shift_decided(tx: &mut Tx<'_>, user_id: &str, data: &Value) -> Result<(), ApiError> {
+fn shift_decided(
+    tx: &mut Tx<'_>,
+    plan: &mut Plan,
+    user_id: &str,
+    data: &Value,
+) -> Result<(), ApiError> {
     let Some(application_id) = str_field(data, "application_id") else {
         return Ok(());
     };
     let key = shift_reminder_key(application_id);
     if str_field(data, "status") != Some("approved") {
-        jobs::withdraw(tx, &[key])?;
+        plan.withdraw(key);
         return Ok(());
     }
     let notice = Notice {
@@ -148,38 +207,50 @@ fn shift_decided(tx: &mut Tx<'_>, user_id: &str, data: &Value) -> Result<(), Api
         application_id: Some(application_id.to_owned()),
         ..Notice::default()
     };
-    now_or_later(tx, notice.clone(), None)?;
+    tell_now(tx, notice.clone())?;
     let starts_at = str_field(data, "starts_at")
         .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
         .map(|t| t.naive_utc());
     if let Some(starts_at) = starts_at {
         let at = starts_at - chrono::Duration::seconds(SHIFT_REMINDER_BEFORE);
         if at > db::now() {
-            jobs::enqueue(
-                tx,
-                NewJob {
-                    kind: NOTIFY_JOB,
-                    key: Some(key),
-                    subject: None,
-                    payload: &Notice {
-                        kind: SHIFT_REMINDER.into(),
-                        ..notice
-                    },
-                    run_at: at,
+            plan.put(keyed(
+                key,
+                None,
+                &Notice {
+                    kind: SHIFT_REMINDER.into(),
+                    ..notice
                 },
-            )?;
+                at,
+            )?);
         }
     }
     Ok(())
 }
 
-/// Queues a notification to go out now (or at `key`'s time, replacing it).
-fn now_or_later(tx: &mut Tx<'_>, notice: Notice, key: Option<String>) -> Result<(), ApiError> {
+/// A notification job keyed `key`, to go out at `at`.
+fn keyed(
+    key: String,
+    subject: Option<String>,
+    notice: &Notice,
+    at: NaiveDateTime,
+) -> Result<Keyed, ApiError> {
+    Ok(Keyed {
+        kind: NOTIFY_JOB,
+        key,
+        subject,
+        payload: serde_json::to_string(notice).map_err(|e| ApiError::internal(e.to_string()))?,
+        run_at: at,
+    })
+}
+
+/// Queues a notification to go out now.
+fn tell_now(tx: &mut Tx<'_>, notice: Notice) -> Result<(), ApiError> {
     jobs::enqueue(
         tx,
         NewJob {
             kind: NOTIFY_JOB,
-            key,
+            key: None,
             subject: None,
             payload: &notice,
             run_at: db::now(),
@@ -189,15 +260,15 @@ fn now_or_later(tx: &mut Tx<'_>, notice: Notice, key: Option<String>) -> Result<
 }
 
 /// A confirmed seat: the reminders still ahead of now.
-fn remind(tx: &mut Tx<'_>, user_id: &str, data: &Value) -> Result<(), ApiError> {
+fn remind(tx: &mut Tx<'_>, plan: &mut Plan, user_id: &str, data: &Value) -> Result<(), ApiError> {
     let (Some(registration_id), Some(event_id)) = (
         str_field(data, "registration_id"),
         str_field(data, "event_id"),
     ) else {
         return Ok(());
     };
-    if let Some(event) = events::queries::find(tx, event_id)? {
-        schedule_reminders(tx, user_id, registration_id, &event)?;
+    if let Some(event) = plan.event(tx, event_id)? {
+        schedule_reminders(plan, user_id, registration_id, &event)?;
     }
     Ok(())
 }
@@ -205,7 +276,7 @@ fn remind(tx: &mut Tx<'_>, user_id: &str, data: &Value) -> Result<(), ApiError> 
 /// Puts a registration's reminders at their times before the event's start:
 /// those still ahead are (re)scheduled, those already behind are withdrawn.
 fn schedule_reminders(
-    tx: &mut Tx<'_>,
+    plan: &mut Plan,
     user_id: &str,
     registration_id: &str,
     event: &Event,
@@ -215,7 +286,7 @@ fn schedule_reminders(
         let key = reminder_key(registration_id, label);
         let at = event.starts_at - chrono::Duration::seconds(before);
         if at <= now {
-            jobs::withdraw(tx, &[key])?;
+            plan.withdraw(key);
             continue;
         }
         let notice = Notice {
@@ -226,16 +297,7 @@ fn schedule_reminders(
             before_secs: Some(before),
             ..Notice::default()
         };
-        jobs::enqueue(
-            tx,
-            NewJob {
-                kind: NOTIFY_JOB,
-                key: Some(key),
-                subject: Some(event_subject(&event.id)),
-                payload: &notice,
-                run_at: at,
-            },
-        )?;
+        plan.put(keyed(key, Some(event_subject(&event.id)), &notice, at)?);
     }
     Ok(())
 }
@@ -243,8 +305,8 @@ fn schedule_reminders(
 /// An event published or edited: its feedback request waits for its end, and
 /// when its time or place moved, its reminders move with it and everyone
 /// registered is told.
-fn event_updated(tx: &mut Tx<'_>, event_id: &str) -> Result<(), ApiError> {
-    let Some(event) = events::queries::find(tx, event_id)? else {
+fn event_updated(tx: &mut Tx<'_>, plan: &mut Plan, event_id: &str) -> Result<(), ApiError> {
+    let Some(event) = plan.event(tx, event_id)? else {
         return Ok(());
     };
     if event.status != events::PUBLISHED {
@@ -279,7 +341,7 @@ fn event_updated(tx: &mut Tx<'_>, event_id: &str) -> Result<(), ApiError> {
     }
     for (registration_id, user_id, status) in registrations::queries::holders(tx, event_id)? {
         if status == CONFIRMED {
-            schedule_reminders(tx, &user_id, &registration_id, &event)?;
+            schedule_reminders(plan, &user_id, &registration_id, &event)?;
         }
         let notice = Notice {
             user_id,
@@ -288,7 +350,7 @@ fn event_updated(tx: &mut Tx<'_>, event_id: &str) -> Result<(), ApiError> {
             registration_id: Some(registration_id),
             ..Notice::default()
         };
-        now_or_later(tx, notice, None)?;
+        tell_now(tx, notice)?;
     }
     Ok(())
 }

@@ -152,6 +152,44 @@ both_databases! {
 }
 
 both_databases! {
+    async fn a_burst_of_sign_ups_and_cancellations_puts_and_withdraws_every_reminder_once(kind) {
+        let app = TestApp::spawn_process(kind, &[]).await;
+        app.out_of_quiet_hours().await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "成批").await;
+        let start = shanghai(3, 14);
+        let event = event_at(&app, &owner, &org, start, 100).await;
+        let residents = app.seeded_residents(60).await;
+
+        // All at once: the writes share commits, and each commit's reminders
+        // are put in one statement.
+        let ids = futures_util::future::join_all(residents.iter().map(|r| async {
+            let res = app.sign_up(r, &event, 1).await;
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        }))
+        .await;
+        // Every other one cancels, all at once: withdrawn a commit at a time.
+        let app = &app;
+        futures_util::future::join_all(ids.iter().zip(&residents).step_by(2).map(|(id, r)| async move {
+            let res = app.post(&format!("/registrations/{id}/cancel"), Some(&r.access), json!({})).await;
+            assert_eq!(res.status(), 200);
+        }))
+        .await;
+
+        move_to(app, start - Duration::hours(2)).await;
+        for (i, resident) in residents.iter().enumerate() {
+            let got = kinds(&inbox(app, resident).await);
+            if i % 2 == 0 {
+                assert!(got.is_empty(), "resident {i} cancelled, yet: {got:?}");
+            } else {
+                assert_eq!(got, ["reminder:24h", "reminder:2h"], "resident {i}");
+            }
+        }
+    }
+}
+
+both_databases! {
     async fn reminders_move_with_their_event_and_vanish_with_a_cancellation_across_a_restart(kind) {
         let mut app = TestApp::spawn_process(kind, &[]).await;
         app.out_of_quiet_hours().await;
