@@ -298,6 +298,22 @@ async fn run(label: &str, database_url: String) {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    // The two busy runs' reminders: two 10,000-seat events, all signed up
+    // before the first run (so the runs differ only by what they add), the
+    // first starting 25 h ahead and the second 26 h: each clock move of an
+    // hour makes one event's day-ahead reminders due.
+    for hours in [25, 26] {
+        let due_people = seed_users(&db, &keys, n).await;
+        let (_, due_event) =
+            seed_org_events_at(&db, owner.clone(), 1, n as i32, Span::hours(hours)).await;
+        sign_up_all(
+            &db,
+            &due_event[0],
+            due_people.iter().map(|(u, _)| u.clone()).collect(),
+            500,
+        )
+        .await;
+    }
     let mut quiet = Vec::new();
     let mut busy = Vec::new();
     for round in 0..4 {
@@ -306,21 +322,12 @@ async fn run(label: &str, database_url: String) {
             quiet.push(sign_up_burst(&client, &base, people, quiet_events.clone()).await);
             continue;
         }
-        let due_people = seed_users(&db, &keys, n).await;
-        let (_, due_event) =
-            seed_org_events_at(&db, owner.clone(), 1, n as i32, Span::hours(25)).await;
-        sign_up_all(
-            &db,
-            &due_event[0],
-            due_people.iter().map(|(u, _)| u.clone()).collect(),
-            500,
-        )
-        .await;
         let (inbox_before, delivered_before) = (
             count_notifications(&watch).await,
             count_delivered(&watch).await,
         );
-        db.write(|tx| Ok(db::clock::advance(tx, 3600 + 30)?))
+        let step = if round == 1 { 3600 + 30 } else { 3600 };
+        db.write(move |tx| Ok(db::clock::advance(tx, step)?))
             .await
             .unwrap();
         let due_since = Instant::now();

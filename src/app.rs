@@ -290,6 +290,8 @@ impl Application {
                 .with(crate::projects::profile::ProjectRoles),
         );
         let metrics = web::Data::new(metrics::Metrics::new());
+        // One for all workers: a page made by one is served by the other.
+        let pages = web::Data::new(crate::events::page_cache::PageCache::default());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(db_data.clone())
@@ -299,6 +301,7 @@ impl Application {
                 .app_data(settings.clone())
                 .app_data(profile.clone())
                 .app_data(metrics.clone())
+                .app_data(pages.clone())
                 .app_data(hub_data.clone())
                 .app_data(policies.clone())
                 .app_data(personal.clone())
@@ -321,7 +324,7 @@ impl Application {
                 .wrap(Compress::default())
                 .wrap(from_fn(metrics::record))
                 .wrap(from_fn(locale::negotiate))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::http::route::Spans>::new())
                 .configure(routes)
                 .default_service(web::to(crate::openapi::no_route))
         })
@@ -408,7 +411,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(crate::health::readyz))
         .route("/metrics", web::get().to(metrics::serve))
         .service(
+            // Each request's route is found by trying the patterns in this
+            // order (a regular expression each, for most): the routes a
+            // crowd calls — browse, sign up, check in — come first. No two
+            // routes share a path, so the order changes nothing else.
             web::scope("/api/v1")
+                .configure(crate::events::routes::configure)
+                .configure(crate::registrations::routes::configure)
+                .configure(crate::checkin::routes::configure)
+                .configure(crate::checkin::qr::configure)
+                .configure(crate::checkin::door::configure)
+                .configure(crate::checkin::sync::configure)
                 .configure(crate::accounts::auth_routes::configure)
                 .configure(crate::accounts::routes::configure)
                 .configure(crate::accounts::personal::configure)
@@ -417,18 +430,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::checkin::audit::configure)
                 .configure(crate::organizations::routes::configure)
                 .configure(crate::centres::routes::configure)
-                .configure(crate::events::routes::configure)
-                .configure(crate::registrations::routes::configure)
                 .configure(crate::volunteers::routes::configure)
                 .configure(crate::notifications::routes::configure)
                 .configure(crate::webhooks::routes::configure)
                 .configure(crate::projects::routes::configure)
                 .configure(crate::feedback::routes::configure)
                 .configure(crate::catalogue::routes::configure)
-                .configure(crate::checkin::routes::configure)
-                .configure(crate::checkin::qr::configure)
-                .configure(crate::checkin::door::configure)
-                .configure(crate::checkin::sync::configure)
                 .configure(crate::live::socket::configure)
                 .configure(crate::displays::routes::configure)
                 .configure(crate::displays::board::configure)

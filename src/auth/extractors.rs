@@ -94,8 +94,7 @@ pub async fn authenticate_request(
     // `/auth/*` (register, login, refresh, logout) is where a client with a
     // stale access token goes to get a fresh one: never refused for it here.
     // The probes answer the load balancer, whatever header it sends.
-    let exempt = req
-        .match_pattern()
+    let exempt = crate::http::route::pattern(req.request())
         .is_some_and(|p| p.starts_with("/api/v1/auth/") || p == "/healthz" || p == "/readyz");
     let Pending { token, keys, db } = Pending::of(req.request());
     if let (Some(token), false) = (token, exempt) {

@@ -263,6 +263,14 @@ impl Db {
         self.in_flight.load(Ordering::Relaxed) > self.shared_size
     }
 
+    /// Commits made so far, where every change to the database passes through
+    /// this process (SQLite's one writer): a count that has not moved means
+    /// nothing changed, so a page read before can be served again. `None` on
+    /// PostgreSQL, where other instances commit too.
+    pub fn writes_committed(&self) -> Option<u64> {
+        self.writer.as_ref().map(Writer::committed)
+    }
+
     /// Where the messages of every write go from now on (once).
     pub fn attach_outbox(&self, outbox: Arc<dyn Outbox>) {
         let _ = self.outbox.set(outbox);

@@ -14,6 +14,7 @@
 //! starved.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,7 @@ struct Queued {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Queued>,
+    committed: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -61,10 +63,18 @@ impl Writer {
         followers: Arc<OnceLock<Vec<Arc<dyn Follower>>>>,
     ) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel(QUEUE);
+        let committed = Arc::new(AtomicU64::new(0));
+        let counted = committed.clone();
         std::thread::Builder::new()
             .name("mulin-sqlite-writer".into())
-            .spawn(move || write_forever(&manager, &outbox, &followers, jobs))?;
-        Ok(Writer { queue })
+            .spawn(move || write_forever(&manager, &outbox, &followers, &counted, jobs))?;
+        Ok(Writer { queue, committed })
+    }
+
+    /// Commits so far. It grows before the writes of a commit are answered,
+    /// so a read that starts after an answer sees a larger count.
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Queues `f` and waits for its answer (after the commit it shared).
@@ -150,6 +160,7 @@ fn write_forever(
     manager: &Manager,
     outbox: &OnceLock<Arc<dyn Outbox>>,
     followers: &OnceLock<Vec<Arc<dyn Follower>>>,
+    committed: &AtomicU64,
     mut queue: mpsc::Receiver<Queued>,
 ) {
     let mut conn: Option<DbConn> = None;
@@ -185,6 +196,7 @@ fn write_forever(
         let followers = followers.get().map_or(&[][..], Vec::as_slice);
         match batch::commit(c, outbox, followers, &mut batch) {
             Ok(messages) => {
+                committed.fetch_add(1, Ordering::Release);
                 batch::finish(batch, Ok(()));
                 if let (Some(outbox), false) = (outbox, messages.is_empty()) {
                     // Numbered inside the transaction: nothing to wait for.

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod input;
 pub mod live;
+pub mod page_cache;
 pub mod queries;
 pub mod recurrence;
 pub mod routes;

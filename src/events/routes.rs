@@ -1,13 +1,18 @@
 //! `/organizations/{id}/events`, `/events`, `/events/{id}` and its publish and
 //! cancel actions.
 
-use actix_web::{HttpResponse, web};
+use std::time::Instant;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{self as event_access, EventAccess};
 use super::input::{CreateEvent, EventFields, PatchEvent, RepeatSpec, timestamp};
 use super::live::announce;
+use super::page_cache::PageCache;
 use super::queries::{self, Filters};
 use super::{
     CANCELLED, CATEGORIES, COMPLETED, Contracts, DRAFT, Event, EventView, PUBLISHED,
@@ -17,6 +22,7 @@ use crate::auth::{CurrentUser, MaybeUser};
 use crate::centres::queries as centres;
 use crate::db::{self, Db, DbConn, Tx};
 use crate::error::{ApiError, Code, Invalid, Problem};
+use crate::http::etag;
 use crate::http::extract::Guarded;
 use crate::http::json::Json;
 use crate::http::pagination::{PageQuery, Paged};
@@ -172,9 +178,17 @@ pub struct ListQuery {
         (status = 422, description = "`validation_failed` (an unknown `category`, a bad time)", body = Problem),
     ))]
 pub async fn list(
+    req: HttpRequest,
     db: web::Data<Db>,
+    pages: web::Data<PageCache>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    // Counted before the read: a commit during it leaves the page stale.
+    let writes = db.writes_committed();
+    let read_at = Instant::now();
+    if let Some(page) = writes.and_then(|w| pages.get(req.query_string(), w)) {
+        return Ok(json_page(page.body, &page.etag));
+    }
     let q = query.into_inner();
     let page = PageQuery {
         limit: q.limit,
@@ -213,7 +227,26 @@ pub async fn list(
         |(e, _)| (e.starts_at, e.id.as_str()),
         |(e, org)| EventView::new(e, org, now),
     );
-    Ok(HttpResponse::Ok().json(paged))
+    let body =
+        Bytes::from(serde_json::to_vec(&paged).map_err(|e| ApiError::internal(e.to_string()))?);
+    let tag = etag::tag(&body);
+    if let Some(writes) = writes {
+        pages.put(
+            req.query_string(),
+            writes,
+            read_at,
+            body.clone(),
+            tag.clone(),
+        );
+    }
+    Ok(json_page(body, &tag))
+}
+
+fn json_page(body: Bytes, tag: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .insert_header((header::ETAG, tag))
+        .body(body)
 }
 
 /// One event with live counts (drafts only for its organization's staff).

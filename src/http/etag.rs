@@ -22,7 +22,19 @@ pub async fn etag(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let res = next.call(req).await?;
-    if res.status() != StatusCode::OK || res.headers().contains_key(header::ETAG) {
+    if res.status() != StatusCode::OK {
+        return Ok(res.map_into_boxed_body());
+    }
+    // A handler that keeps its pages (the public listing) sends their tag.
+    if let Some(tag) = res.headers().get(header::ETAG).cloned() {
+        let tag = tag.to_str().unwrap_or_default().to_owned();
+        if matches(if_none_match.as_deref(), &tag) {
+            let (req, res) = res.into_parts();
+            return Ok(ServiceResponse::new(
+                req,
+                not_modified(res.headers(), &tag)?,
+            ));
+        }
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();
@@ -30,28 +42,47 @@ pub async fn etag(
     let bytes = body::to_bytes(body)
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
-    let digest = Sha256::digest(&bytes);
-    let tag = format!("W/\"{}\"", hex(&digest[..16]));
-    let matched = if_none_match.is_some_and(|v| {
-        v.split(',').map(str::trim).any(|t| {
-            t == "*" || t == tag || t.trim_start_matches("W/") == tag.trim_start_matches("W/")
-        })
-    });
+    let tag = tag(&bytes);
+    if matches(if_none_match.as_deref(), &tag) {
+        return Ok(ServiceResponse::new(
+            req,
+            not_modified(head.headers(), &tag)?,
+        ));
+    }
     let tag_value = header::HeaderValue::from_str(&tag)
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
-    if matched {
-        let mut not_modified = HttpResponse::NotModified();
-        not_modified.insert_header((header::ETAG, tag_value));
-        if let Some(cc) = head.headers().get(header::CACHE_CONTROL) {
-            not_modified.insert_header((header::CACHE_CONTROL, cc.clone()));
-        }
-        return Ok(ServiceResponse::new(req, not_modified.finish()));
-    }
     head.headers_mut().insert(header::ETAG, tag_value);
     Ok(ServiceResponse::new(
         req,
         head.set_body(BoxBody::new(bytes)),
     ))
+}
+
+/// The weak tag of a body.
+pub fn tag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("W/\"{}\"", hex(&digest[..16]))
+}
+
+/// Whether `If-None-Match` names `tag` (weak comparison, or `*`).
+fn matches(if_none_match: Option<&str>, tag: &str) -> bool {
+    if_none_match.is_some_and(|v| {
+        v.split(',').map(str::trim).any(|t| {
+            t == "*" || t == tag || t.trim_start_matches("W/") == tag.trim_start_matches("W/")
+        })
+    })
+}
+
+/// `304` with the tag and the response's `Cache-Control`.
+fn not_modified(headers: &header::HeaderMap, tag: &str) -> Result<HttpResponse, Error> {
+    let tag_value = header::HeaderValue::from_str(tag)
+        .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
+    let mut not_modified = HttpResponse::NotModified();
+    not_modified.insert_header((header::ETAG, tag_value));
+    if let Some(cc) = headers.get(header::CACHE_CONTROL) {
+        not_modified.insert_header((header::CACHE_CONTROL, cc.clone()));
+    }
+    Ok(not_modified.finish())
 }
 
 pub fn hex(bytes: &[u8]) -> String {

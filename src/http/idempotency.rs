@@ -200,8 +200,7 @@ pub async fn idempotency(
     // Answers that carry tokens or secrets are never stored (a copy of the
     // database must not hold them), and nothing is kept for a path no route
     // serves. Matched on the route pattern, not the raw path.
-    let storable = req
-        .match_pattern()
+    let storable = super::route::pattern(req.request())
         .is_some_and(|p| !SECRET_ROUTES.iter().any(|s| p.starts_with(s) || p == *s));
     if !storable {
         return Ok(next.call(req).await?.map_into_boxed_body());

@@ -128,10 +128,7 @@ pub async fn record(
     let started = Instant::now();
     let res = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        let route = super::route::pattern(res.request()).unwrap_or_else(|| "unmatched".to_owned());
         metrics
             .latency
             .get_or_create(&RouteLabels {

@@ -12,3 +12,4 @@ pub mod json;
 pub mod locale;
 pub mod metrics;
 pub mod pagination;
+pub mod route;

@@ -233,6 +233,36 @@ both_databases! {
 }
 
 both_databases! {
+    async fn the_event_listing_shows_a_sign_up_at_once_and_answers_304_between_writes(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "列表缓存").await;
+        let event = app.published_event(&owner, &org, 5, json!({})).await;
+        let seats = |page: &Value| {
+            page["items"].as_array().unwrap().iter().find(|e| e["id"] == event.as_str()).unwrap()["seats_left"].as_i64()
+        };
+        let first = app.get("/events?limit=20", None).await;
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert_eq!(seats(&first.json().await.unwrap()), Some(5));
+        // Nothing written since: the same page, and 304 for its tag.
+        let again = app.get("/events?limit=20", None).await;
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+        let not_modified = app.request(Method::GET, "/events?limit=20", None).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(not_modified.status(), 304);
+        assert!(not_modified.bytes().await.unwrap().is_empty());
+
+        // A sign-up answered: the very next read shows it, under a new tag.
+        let resident = app.register("看列表").await;
+        assert_eq!(app.sign_up(&resident, &event, 2).await.status(), 201);
+        let after = app.request(Method::GET, "/events?limit=20", None).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(after.status(), 200);
+        assert_ne!(after.headers()["etag"].to_str().unwrap(), etag);
+        assert_eq!(seats(&after.json().await.unwrap()), Some(3));
+    }
+}
+
+both_databases! {
     async fn responses_are_compressed_for_clients_that_accept_it(kind) {
         let app = TestApp::spawn(kind).await;
         let admin = app.admin().await;
