@@ -49,6 +49,13 @@ impl PageCache {
     /// been counted (a commit during the read makes it stale at once).
     pub fn put(&self, query: &str, writes: u64, made: Instant, body: Bytes, etag: String) {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        // A slow read must not replace a page made after it.
+        if pages
+            .get(query)
+            .is_some_and(|p| p.writes > writes || (p.writes == writes && p.made > made))
+        {
+            return;
+        }
         if pages.len() >= KEEP && !pages.contains_key(query) {
             let mut ages: Vec<Instant> = pages.values().map(|p| p.made).collect();
             ages.sort_unstable();
@@ -88,6 +95,14 @@ mod tests {
         assert!(cache.get("limit=20", 7).is_some());
         assert!(cache.get("limit=20", 8).is_none(), "a commit since");
         assert!(cache.get("limit=10", 7).is_none(), "another query");
+    }
+
+    #[test]
+    fn a_slow_read_does_not_replace_a_newer_page() {
+        let cache = PageCache::default();
+        page(&cache, "limit=20", 8);
+        page(&cache, "limit=20", 7);
+        assert!(cache.get("limit=20", 8).is_some());
     }
 
     #[test]

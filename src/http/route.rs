@@ -26,8 +26,8 @@ pub fn pattern(req: &HttpRequest) -> Option<String> {
     found
 }
 
-/// The root span of every request, with the fields of tracing-actix-web's
-/// default span that Mulin's logs use, and the route found once.
+/// The root span of every request: tracing-actix-web's default fields (but
+/// the HTTP version and scheme), with the route found once.
 pub struct Spans;
 
 impl RootSpanBuilder for Spans {
@@ -39,11 +39,21 @@ impl RootSpanBuilder for Spans {
             .get::<RequestId>()
             .map(ToString::to_string)
             .unwrap_or_default();
+        let user_agent = request
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let connection = request.connection_info();
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
             http.route = %route,
             http.target = %request.uri().path_and_query().map_or("", |p| p.as_str()),
+            http.host = %connection.host(),
+            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            otel.name = %format!("{} {route}", request.method()),
             http.status_code = tracing::field::Empty,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,

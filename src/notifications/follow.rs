@@ -6,7 +6,7 @@
 //! withdraws reminders in the same commit. A group commit of 64 sign-ups reads
 //! each event once and puts its 128 reminders in one statement.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -52,10 +52,12 @@ fn str_field<'a>(data: &'a Value, name: &str) -> Option<&'a str> {
     data.get(name).and_then(Value::as_str)
 }
 
-/// What one commit does to keyed jobs (reminders), the last word per key:
-/// `Some` puts the job (adds or replaces it), `None` withdraws it. Applied in
-/// a few statements before anything that reads or deletes jobs some other way,
-/// and at the end; with the events read so far, each once.
+/// What one commit does to keyed jobs (reminders, shift reminders), the last
+/// word per key: `Some` puts the job (adds or replaces it), `None` withdraws
+/// it. Applied in a few statements before anything that deletes such jobs some
+/// other way (an event's cancellation), and at the end; with the events read
+/// so far, each once. Feedback requests (`feedback_key`) never go through it:
+/// they are read and written directly.
 #[derive(Default)]
 struct Plan {
     keyed: BTreeMap<String, Option<Keyed>>,
@@ -103,7 +105,7 @@ impl Follower for Notices {
 
     fn follow(&self, tx: &mut Tx<'_>, recorded: &[Message]) -> Result<(), ApiError> {
         let mut plan = Plan::default();
-        for message in recorded {
+        for (at, message) in recorded.iter().enumerate() {
             let Some((scope, owner)) = message.topic.split_once(':') else {
                 continue;
             };
@@ -173,7 +175,8 @@ impl Follower for Notices {
                 }
                 ("org", _) => {
                     if let Some(id) = str_field(&data, "id") {
-                        event_updated(tx, &mut plan, id)?;
+                        let joined_after = signed_up_after(&recorded[at + 1..], id)?;
+                        event_updated(tx, &mut plan, id, &joined_after)?;
                     }
                 }
                 _ => {}
@@ -302,10 +305,36 @@ fn schedule_reminders(
     Ok(())
 }
 
+/// The registrations for `event_id` created by writes later in the commit
+/// than an edit of the event: the follower sees the commit's end, so they are
+/// among the event's holders, but they signed up for the event as it was
+/// already and are not told it changed.
+fn signed_up_after(later: &[Message], event_id: &str) -> Result<HashSet<String>, ApiError> {
+    let mut ids = HashSet::new();
+    for m in later {
+        if m.kind != "registration.created" || !m.topic.starts_with("user:") {
+            continue;
+        }
+        let data: Value = serde_json::from_str(&m.data)
+            .map_err(|e| ApiError::internal(format!("message data: {e}")))?;
+        if str_field(&data, "event_id") == Some(event_id) {
+            if let Some(id) = str_field(&data, "registration_id") {
+                ids.insert(id.to_owned());
+            }
+        }
+    }
+    Ok(ids)
+}
+
 /// An event published or edited: its feedback request waits for its end, and
 /// when its time or place moved, its reminders move with it and everyone
-/// registered is told.
-fn event_updated(tx: &mut Tx<'_>, plan: &mut Plan, event_id: &str) -> Result<(), ApiError> {
+/// registered before the edit is told.
+fn event_updated(
+    tx: &mut Tx<'_>,
+    plan: &mut Plan,
+    event_id: &str,
+    joined_after: &HashSet<String>,
+) -> Result<(), ApiError> {
     let Some(event) = plan.event(tx, event_id)? else {
         return Ok(());
     };
@@ -342,6 +371,9 @@ fn event_updated(tx: &mut Tx<'_>, plan: &mut Plan, event_id: &str) -> Result<(),
     for (registration_id, user_id, status) in registrations::queries::holders(tx, event_id)? {
         if status == CONFIRMED {
             schedule_reminders(plan, &user_id, &registration_id, &event)?;
+        }
+        if joined_after.contains(&registration_id) {
+            continue;
         }
         let notice = Notice {
             user_id,
