@@ -407,3 +407,30 @@ pub fn table_names(conn: &mut DbConn) -> Result<Vec<String>, ApiError> {
     let names: Vec<Name> = diesel::sql_query(sql).load(conn)?;
     Ok(names.into_iter().map(|n| n.name).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite with the planner
+    /// stability guarantee; without it every `LIMIT ?` statement is prepared
+    /// afresh on each execution.
+    #[test]
+    fn the_bundled_sqlite_keeps_plans_whatever_is_bound() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").expect("sqlite");
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options")
+            .load(&mut conn)
+            .expect("compile options");
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite was built without SQLITE_ENABLE_QPSG (see .cargo/config.toml)"
+        );
+    }
+}
