@@ -67,8 +67,7 @@ async fn run(label: &str, database_url: String) {
     // (it planned a scan of `jobs` for a withdrawal, sized for an empty
     // table), and the bundled SQLite's STAT4 re-prepares a statement whenever
     // a new value is bound to a column it has samples of (until 2026-11-22 the
-    // harness analyzed SQLite too: 12–15 % of the writer's time in sign-ups
-    // went to re-preparing, by `perf`).
+    // harness analyzed SQLite too).
     if db.backend() == "postgres" {
         db.run(|c| {
             use diesel::connection::SimpleConnection;
