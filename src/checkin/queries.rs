@@ -89,6 +89,57 @@ fn of_registration(conn: &mut DbConn, registration_id: &str) -> Result<Option<Ch
         .optional()?)
 }
 
+/// A registration with the person it names, in one read, and that person
+/// for the door.
+struct WithPerson {
+    registration: Registration,
+    who: Who,
+    /// The account's birth year (a walk-in has no age band).
+    birth_year: Option<i32>,
+}
+
+fn with_person(conn: &mut DbConn, registration_id: &str) -> Result<Option<WithPerson>, ApiError> {
+    use crate::db::schema::users;
+    type Row = (
+        Registration,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<i32>,
+    );
+    let row: Option<Row> = registrations::table
+        .left_join(users::table)
+        .filter(registrations::id.eq(registration_id))
+        .select((
+            Registration::as_select(),
+            users::display_name.nullable(),
+            registrations::walk_in_name,
+            users::phone.nullable(),
+            registrations::walk_in_phone,
+            users::erased_at.nullable(),
+            users::birth_year.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(
+        |(registration, name, walk_in_name, phone, walk_in_phone, erased_at, birth_year)| {
+            WithPerson {
+                registration,
+                who: roster::greeting(
+                    name,
+                    walk_in_name,
+                    phone,
+                    walk_in_phone,
+                    erased_at.is_some(),
+                ),
+                birth_year,
+            }
+        },
+    ))
+}
+
 fn audit(conn: &mut DbConn, c: &Checkin, action: &str, actor: &str) -> Result<(), ApiError> {
     diesel::insert_into(checkin_audit::table)
         .values((
@@ -128,13 +179,18 @@ pub fn repeat_scan(
     if event.status == ev::CANCELLED {
         return Ok(None);
     }
-    let Some(registration) = regs_q::find(conn, registration_id)? else {
-        return Ok(None);
-    };
-    if registration.event_id != event.id {
-        return Ok(None);
+    // The registration's event and whether it is checked in, in one read
+    // (the check-in itself is read only for a repeat).
+    let row: Option<(String, Option<String>)> = registrations::table
+        .left_join(checkins::table)
+        .filter(registrations::id.eq(registration_id))
+        .select((registrations::event_id, checkins::id.nullable()))
+        .first(conn)
+        .optional()?;
+    match row {
+        Some((event_id, Some(checkin_id))) if event_id == event.id => find(conn, &checkin_id),
+        _ => Ok(None),
     }
-    of_registration(conn, registration_id)
 }
 
 /// Applies one scan with the event already held by the caller (in share mode
@@ -142,7 +198,12 @@ pub fn repeat_scan(
 /// caller counts with [`settle`] once all its scans are applied.
 pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, i32), ApiError> {
     let refused = |code| Ok((Outcome::Refused(code), 0));
-    let Some(registration) = regs_q::find(conn, scan.registration_id)? else {
+    let Some(WithPerson {
+        registration,
+        who,
+        birth_year,
+    }) = with_person(conn, scan.registration_id)?
+    else {
         return refused(Code::NotFound);
     };
     if registration.event_id != event.id {
@@ -151,7 +212,25 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
     if event.status == ev::CANCELLED {
         return refused(Code::EventCancelled);
     }
-    if let Some(existing) = of_registration(conn, scan.registration_id)? {
+    let now = db::now();
+    let refusal = match registration.status.as_str() {
+        regs::CANCELLED => Some(Code::RegistrationCancelled),
+        regs::CONFIRMED if !scan.offline && !in_window(event, now) => {
+            Some(Code::OutsideCheckinWindow)
+        }
+        regs::CONFIRMED => None,
+        _ => Some(Code::NotConfirmed),
+    };
+    // A scan at the door that will be admitted skips this read: the insert
+    // below finds an earlier check-in by its unique index. An upload (which
+    // may hold an earlier scan) and a refusal (a ticket already used answers
+    // `already_checked_in`, whatever its state now) look first.
+    let existing = if scan.offline || refusal.is_some() {
+        of_registration(conn, scan.registration_id)?
+    } else {
+        None
+    };
+    if let Some(existing) = existing {
         if scan.offline
             && scan.scanned_at < existing.scanned_at
             && scan.device_id != existing.device_id.as_deref()
@@ -186,40 +265,19 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
             .execute(conn.conn())?;
             audit(conn, &existing, "superseded", scan.actor)?;
             audit(conn, &earlier, "created", scan.actor)?;
-            let who = roster::who(conn.conn(), &registration.id)?.unwrap_or_default();
             return Ok((Outcome::Ok(earlier, Box::new(registration), who), 0));
         }
         return Ok((Outcome::Already(existing), 0));
     }
-    match registration.status.as_str() {
-        regs::CANCELLED => return refused(Code::RegistrationCancelled),
-        regs::CONFIRMED => {}
-        _ => return refused(Code::NotConfirmed),
+    if let Some(code) = refusal {
+        return refused(code);
     }
-    let now = db::now();
-    if !scan.offline && !in_window(event, now) {
-        return refused(Code::OutsideCheckinWindow);
-    }
-    let (attendee_key, age_band, who) = match &registration.user_id {
-        Some(user_id) => {
-            let person = crate::accounts::queries::find(conn, user_id)?;
-            let who = roster::greeting(
-                Some(person.display_name),
-                None,
-                Some(person.phone),
-                None,
-                person.erased_at.is_some(),
-            );
-            (
-                Some(super::attendee_key(user_id)),
-                super::age_band(person.birth_year, chrono::Datelike::year(&event.starts_at)),
-                who,
-            )
-        }
-        None => {
-            let who = roster::who(conn.conn(), &registration.id)?.unwrap_or_default();
-            (None, None, who)
-        }
+    let (attendee_key, age_band) = match &registration.user_id {
+        Some(user_id) => (
+            Some(super::attendee_key(user_id)),
+            super::age_band(birth_year, chrono::Datelike::year(&event.starts_at)),
+        ),
+        None => (None, None),
     };
     let checkin = Checkin {
         id: uuid::Uuid::new_v4().to_string(),

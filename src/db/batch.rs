@@ -103,17 +103,27 @@ pub(super) fn commit(
     tx::begin(conn)?;
     let mut messages = Vec::new();
     let outcome = (|| {
+        // The savepoint of the last write that succeeded stays open until
+        // the next write's is taken, in the same round trip (`next_savepoint`).
+        let mut open = false;
         for job in batch.iter_mut() {
-            tx::savepoint(conn)?;
+            if open {
+                tx::next_savepoint(conn)?;
+            } else {
+                tx::savepoint(conn)?;
+            }
             let mut t = Tx::new(conn, followers);
             let ok = job.run(&mut t);
             let recorded = t.into_messages();
             if ok {
-                tx::commit(conn)?;
                 messages.extend(recorded);
             } else {
                 tx::rollback(conn)?;
             }
+            open = ok;
+        }
+        if open {
+            tx::commit(conn)?;
         }
         tx::follow_commit(conn, followers, &mut messages)?;
         tx::store(conn, outbox, &messages)
@@ -124,7 +134,7 @@ pub(super) fn commit(
             Ok(messages)
         }
         Err(e) => {
-            let _ = tx::rollback(conn);
+            let _ = tx::rollback_all(conn);
             Err(e)
         }
     }

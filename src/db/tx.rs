@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use diesel::Connection;
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::result::QueryResult;
 
 use super::DbConn;
@@ -151,6 +151,37 @@ pub(super) fn rollback(conn: &mut DbConn) -> QueryResult<()> {
 /// A savepoint inside the open transaction (group commit: one per write).
 pub(super) fn savepoint(conn: &mut DbConn) -> QueryResult<()> {
     <DbConn as Connection>::TransactionManager::begin_transaction(conn)
+}
+
+/// Group commit's next write on PostgreSQL: ends the savepoint of the write
+/// before (which succeeded) and opens this one in a single round trip,
+/// `RELEASE` and `SAVEPOINT` sent together. The transaction's depth is the
+/// same after as before, so diesel's count stays right. Anywhere but directly
+/// inside the top level it falls back to the two statements, one at a time.
+/// On SQLite, where a statement costs no round trip, it is the same two calls.
+pub(super) fn next_savepoint(conn: &mut DbConn) -> QueryResult<()> {
+    let depth = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .map(std::num::NonZeroU32::get);
+    match (conn, depth) {
+        (DbConn::Pg(c), Some(2)) => {
+            c.batch_execute("RELEASE SAVEPOINT diesel_savepoint_1; SAVEPOINT diesel_savepoint_1")
+        }
+        (conn, _) => {
+            commit(conn)?;
+            savepoint(conn)
+        }
+    }
+}
+
+/// Rolls back every level still open on `conn` (a failed group commit may
+/// leave a write's savepoint open inside the transaction), so the
+/// connection goes back to the pool clean rather than being discarded.
+pub(super) fn rollback_all(conn: &mut DbConn) -> QueryResult<()> {
+    while in_transaction(conn) {
+        rollback(conn)?;
+    }
+    Ok(())
 }
 
 /// Whether a transaction is still open on `conn` (a connection in that state

@@ -49,16 +49,20 @@ pub fn load(
     need: Need,
     lock: bool,
 ) -> Result<EventAccess, ApiError> {
-    let event = if lock {
-        queries::lock(conn, id)?
+    let (event, organization, role) = if lock {
+        // The event's row alone is locked: a join would lock the
+        // organization's row too, and every write of the organization would
+        // queue on it.
+        let event = queries::lock(conn, id)?;
+        let organization =
+            orgs::find(conn, &event.organization_id)?.ok_or(ApiError::from(Code::NotFound))?;
+        let role = match user {
+            Some(u) => orgs::role_of(conn, &organization.id, &u.id)?,
+            None => None,
+        };
+        (event, organization, role)
     } else {
-        queries::find(conn, id)?.ok_or(ApiError::from(Code::NotFound))?
-    };
-    let organization =
-        orgs::find(conn, &event.organization_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    let role = match user {
-        Some(u) => orgs::role_of(conn, &organization.id, &u.id)?,
-        None => None,
+        unlocked(conn, id, user)?
     };
     let admin = user.is_some_and(|u| u.is_admin);
     let insider = admin || role.is_some();
@@ -79,4 +83,37 @@ pub fn load(
         organization,
         role,
     })
+}
+
+/// The event, its organization and the caller's role in it, in one read.
+fn unlocked(
+    conn: &mut DbConn,
+    id: &str,
+    user: Option<&CurrentUser>,
+) -> Result<(Event, Organization, Option<Role>), ApiError> {
+    use crate::db::schema::{events, memberships, organizations};
+    use diesel::prelude::*;
+    // No caller matches no membership.
+    let user_id = user.map_or("", |u| u.id.as_str());
+    let row: Option<(Event, Organization, Option<String>)> = events::table
+        .inner_join(organizations::table)
+        .left_join(
+            memberships::table.on(memberships::organization_id
+                .eq(organizations::id)
+                .and(memberships::user_id.eq(user_id))),
+        )
+        .filter(events::id.eq(id))
+        .select((
+            Event::as_select(),
+            Organization::as_select(),
+            memberships::role.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    let (event, organization, role) = row.ok_or(ApiError::from(Code::NotFound))?;
+    Ok((
+        event,
+        organization,
+        role.map(orgs::stored_role).transpose()?,
+    ))
 }

@@ -31,8 +31,9 @@ pub fn counts(event: &Event) -> Value {
 /// a statement that began after the transaction took the event's row (so no
 /// check-in is under way). Not the row a locking statement returned after
 /// waiting: that one's subqueries (the count) are as they were before it
-/// waited (PostgreSQL's read committed). Seats (`queries::claim_seats_returning`,
-/// `queries::join_waitlist`) and [`changed_by_id`] read it so.
+/// waited (PostgreSQL's read committed). Seats (`queries::claim_seats_returning`, the
+/// read a sign-up makes after `queries::claim`, `queries::join_waitlist`) and
+/// [`changed_by_id`] read it so.
 pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
     let event_id = event.id.as_str();
     publish(

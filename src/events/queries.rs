@@ -26,6 +26,20 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Event>, ApiError> {
         .optional()?)
 }
 
+/// The event and its organization's status (`verified`, …), in one read
+/// without locks: a sign-up's first look.
+pub fn find_with_organization_status(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<Option<(Event, String)>, ApiError> {
+    Ok(events::table
+        .inner_join(organizations::table)
+        .filter(events::id.eq(id))
+        .select((Event::as_select(), organizations::status))
+        .first(conn)
+        .optional()?)
+}
+
 /// Loads the event and holds its row until the transaction ends, so every
 /// change to its seats and registrations happens one at a time. SQLite's
 /// `BEGIN IMMEDIATE` already serializes writers; PostgreSQL takes the row lock.
@@ -139,20 +153,18 @@ pub fn set_status(
 /// Takes `seats` confirmed seats if they fit: the database checks the
 /// capacity in the same statement, whatever the application believed.
 pub fn claim_seats(conn: &mut DbConn, id: &str, seats: i32) -> Result<bool, ApiError> {
-    Ok(claim_seats_returning(conn, id, seats, false)?.is_some())
+    claim(conn, id, seats, false)
 }
 
 /// Takes `seats` seats if they fit (and, with `only_published`, only while the
-/// event is published) and returns the event as it now is; `None` when they
-/// did not fit. On PostgreSQL the statement takes the event's row lock itself,
-/// so a sign-up that gets its seat this way holds the lock only from here to
-/// its commit.
-pub fn claim_seats_returning(
+/// event is published); false when they did not. On PostgreSQL the statement
+/// takes the event's row lock itself, held from here to the commit.
+pub fn claim(
     conn: &mut DbConn,
     id: &str,
     seats: i32,
     only_published: bool,
-) -> Result<Option<Event>, ApiError> {
+) -> Result<bool, ApiError> {
     let claimed = diesel::update(events::table.find(id))
         .filter(events::confirmed_seats.le(events::capacity - seats))
         .filter(events::status.eq(PUBLISHED).or(diesel::dsl::not(
@@ -160,9 +172,19 @@ pub fn claim_seats_returning(
         )))
         .set(events::confirmed_seats.eq(events::confirmed_seats + seats))
         .execute(conn)?;
-    match claimed {
-        0 => Ok(None),
-        _ => reread(conn, id).map(Some),
+    Ok(claimed > 0)
+}
+
+/// [`claim`], and the event as it now is; `None` when the seats did not fit.
+pub fn claim_seats_returning(
+    conn: &mut DbConn,
+    id: &str,
+    seats: i32,
+    only_published: bool,
+) -> Result<Option<Event>, ApiError> {
+    match claim(conn, id, seats, only_published)? {
+        false => Ok(None),
+        true => reread(conn, id).map(Some),
     }
 }
 

@@ -38,8 +38,12 @@ pub fn role_of(conn: &mut DbConn, org_id: &str, user_id: &str) -> Result<Option<
         .select(memberships::role)
         .first(conn)
         .optional()?;
-    role.map(|r| Role::parse(&r).map_err(|_| ApiError::internal(format!("stored role {r}"))))
-        .transpose()
+    role.map(stored_role).transpose()
+}
+
+/// A role as the `memberships` table stores it.
+pub fn stored_role(role: String) -> Result<Role, ApiError> {
+    Role::parse(&role).map_err(|_| ApiError::internal(format!("stored role {role}")))
 }
 
 /// Creates an organization with its creator as owner.

@@ -5,7 +5,7 @@
 //! Invariant, on every path and under any concurrency: the seats held by
 //! confirmed registrations and seated walk-ins never exceed the capacity. The
 //! seat itself is always taken by a conditional update the database evaluates
-//! (`events::queries::claim_seats*`), with a `CHECK` constraint behind it, and
+//! (`events::queries::claim`), with a `CHECK` constraint behind it, and
 //! that update holds the event's row until commit. Cancellations, promotions,
 //! walk-ins and the slow path of a sign-up lock the event first
 //! (`events::queries::lock`); a sign-up that finds a free seat at once lets
@@ -24,7 +24,7 @@ use crate::db::{self, Tx};
 use crate::error::{ApiError, Code, Why};
 use crate::events::queries as events_q;
 use crate::events::{self as ev, Event};
-use crate::organizations::{VERIFIED, queries as orgs};
+use crate::organizations::VERIFIED;
 
 fn age_allows(event: &Event, birth_year: Option<i32>) -> bool {
     let Some(born) = birth_year else { return false };
@@ -59,6 +59,7 @@ fn new_registration(event_id: &str, user_id: Option<&str>, party_size: i32) -> R
 fn check_open(
     tx: &mut Tx<'_>,
     event: &Event,
+    organization_status: &str,
     user_id: &str,
     party_size: i32,
 ) -> Result<(), ApiError> {
@@ -68,8 +69,7 @@ fn check_open(
         ev::CANCELLED | ev::COMPLETED => return Err(Code::EventNotOpen.into()),
         _ => {}
     }
-    let org = orgs::find(tx, &event.organization_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    if org.status != VERIFIED {
+    if organization_status != VERIFIED {
         return Err(Code::EventNotOpen.into());
     }
     if event.registration_opens_at.is_some_and(|opens| now < opens) || now >= event.closes_at() {
@@ -95,7 +95,8 @@ fn check_open(
 /// `confirmed` while seats last, else `waitlisted`, else `event_full`.
 ///
 /// The common case holds the event's lock briefly: the seat statement itself
-/// takes it (PostgreSQL), then the insert, the messages and the commit. Only
+/// takes it (PostgreSQL), then the event's read, the insert, the messages and
+/// the commit. Only
 /// when no seat is free does the sign-up lock the event and decide between
 /// the waitlist and `event_full`. A second active sign-up of the same
 /// resident is refused by a unique index (`already_registered`), which rolls
@@ -108,41 +109,44 @@ pub fn sign_up(
     note: Option<String>,
     consent_sensitive: bool,
 ) -> Result<(Registration, Event), ApiError> {
-    let event = events_q::find(tx, event_id)?.ok_or(ApiError::from(Code::NotFound))?;
-    check_open(tx, &event, user_id, party_size)?;
-    let consent = consent::check(&event, consent_sensitive)?;
     let mut registration = new_registration(event_id, Some(user_id), party_size);
     registration.note = note;
-    registration.consent_version = consent.map(str::to_owned);
-    registration.consented_at = consent.map(|_| db::now());
-    let event = match events_q::claim_seats_returning(tx, event_id, party_size, true)? {
-        Some(event) => event,
-        None => {
-            // No seat at the first try: decide under the event's lock.
-            let event = events_q::lock(tx, event_id)?;
-            match event.status_at(db::now()) {
-                ev::DRAFT => return Err(Code::NotFound.into()),
-                ev::CANCELLED | ev::COMPLETED => return Err(Code::EventNotOpen.into()),
-                _ => {}
+    // The common case first: the seat statement, then the event (and its
+    // organization's standing) read under the row lock that statement took,
+    // then the checks. A refusal rolls the seat back with the rest of the
+    // write; the answer is the one the checks would have given first.
+    let open = |tx: &mut Tx<'_>, registration: &mut Registration| {
+        let (event, organization_status) = events_q::find_with_organization_status(tx, event_id)?
+            .ok_or(ApiError::from(Code::NotFound))?;
+        check_open(tx, &event, &organization_status, user_id, party_size)?;
+        let consent = consent::check(&event, consent_sensitive)?;
+        registration.consent_version = consent.map(str::to_owned);
+        registration.consented_at = consent.map(|_| db::now());
+        Ok::<_, ApiError>(event)
+    };
+    let event = if events_q::claim(tx, event_id, party_size, true)? {
+        open(tx, &mut registration)?
+    } else {
+        // No seat at the first try: decide under the event's lock.
+        events_q::lock(tx, event_id)?;
+        let event = open(tx, &mut registration)?;
+        if queries::active_of(tx, event_id, user_id)? {
+            return Err(Code::AlreadyRegistered.into());
+        }
+        let seated = if event.capacity - event.confirmed_seats >= party_size {
+            events_q::claim_seats_returning(tx, event_id, party_size, true)?
+        } else {
+            None
+        };
+        match seated {
+            Some(event) => event,
+            None if event.waitlist_enabled => {
+                let (ticket, event) = events_q::join_waitlist(tx, event_id, party_size)?;
+                registration.status = WAITLISTED.into();
+                registration.waitlist_ticket = Some(ticket);
+                event
             }
-            if queries::active_of(tx, event_id, user_id)? {
-                return Err(Code::AlreadyRegistered.into());
-            }
-            let seated = if event.capacity - event.confirmed_seats >= party_size {
-                events_q::claim_seats_returning(tx, event_id, party_size, true)?
-            } else {
-                None
-            };
-            match seated {
-                Some(event) => event,
-                None if event.waitlist_enabled => {
-                    let (ticket, event) = events_q::join_waitlist(tx, event_id, party_size)?;
-                    registration.status = WAITLISTED.into();
-                    registration.waitlist_ticket = Some(ticket);
-                    event
-                }
-                None => return Err(Code::EventFull.into()),
-            }
+            None => return Err(Code::EventFull.into()),
         }
     };
     // Stamped once its place is decided, so times follow the order the

@@ -30,3 +30,4 @@ mod projects_report;
 mod registrations;
 mod volunteers;
 mod webhooks;
+mod writes;
