@@ -150,7 +150,8 @@ fn followers() -> Vec<Arc<dyn crate::db::Follower>> {
 /// Who does each kind of queued job.
 fn job_handlers(settings: &Settings, sealer: &Arc<Sealer>) -> Result<Handlers, StartError> {
     use crate::notifications::{FEEDBACK_JOB, NOTIFY_JOB, deliver};
-    use crate::webhooks::{follow::DELIVERY_JOB, send};
+    use crate::webhooks::follow::{DELIVERY_JOB, FANOUT_JOB, Fanout};
+    use crate::webhooks::send;
     let client = |e: reqwest::Error| StartError::Http(e.to_string());
     let mut handlers = Handlers::default()
         .with(
@@ -167,6 +168,7 @@ fn job_handlers(settings: &Settings, sealer: &Arc<Sealer>) -> Result<Handlers, S
                 registry: personal_data(),
             },
         )
+        .with(FANOUT_JOB, Fanout)
         .with(
             DELIVERY_JOB,
             send::Deliver(

@@ -1,6 +1,18 @@
-//! Deliveries derived from each commit's messages, in the same transaction:
-//! an organization's `org:{id}` messages of the kinds its endpoints chose
-//! become one delivery per endpoint, and a queued job that posts it.
+//! Deliveries derived from each commit's messages: an organization's
+//! `org:{id}` messages (and a project's, for its buyer) of the kinds its
+//! endpoints chose become one delivery per endpoint, and a queued job that
+//! posts it.
+//!
+//! Inside the commit that recorded the messages, only the decision is
+//! written: the endpoints are read and the deliveries (ids, bodies) made,
+//! then stored as one [`FANOUT_JOB`] per few hundred. That job writes the
+//! delivery rows and their jobs afterwards, in its own transaction, as
+//! background work: a burst of sign-ups writes one row per commit for its
+//! webhooks instead of two per sign-up, and the rows follow once the
+//! requests leave the writer free. Nothing is lost in between (the job is
+//! durable), nothing happens twice (the job is removed in the transaction
+//! that writes its deliveries), and a delivery keeps the id, `webhook-id` and
+//! `timestamp` its commit gave it.
 
 use std::collections::HashMap;
 
@@ -9,12 +21,20 @@ use serde_json::{Map, Value, json};
 
 use super::{BUYER, BUYER_EVENTS, Endpoint, ORG_EVENTS, ORGANIZATION};
 use crate::db::schema::{webhook_deliveries, webhook_endpoints};
-use crate::db::{self, DbConn, Follower, Message, Tx};
+use crate::db::{self, Db, DbConn, Follower, Message, Tx};
 use crate::error::ApiError;
-use crate::jobs::{self, NewJob};
+use crate::jobs::runner::{Handler, Outcome, Running};
+use crate::jobs::{self, Job, NewJob};
 
 /// The job kind that posts one delivery.
 pub const DELIVERY_JOB: &str = "webhook";
+
+/// The job kind that writes the deliveries one commit decided on.
+pub const FANOUT_JOB: &str = "webhook_fanout";
+
+/// Deliveries per [`FANOUT_JOB`]: a commit that cancels an event of
+/// thousands writes several jobs of bounded size.
+const FANOUT_CHUNK: usize = 500;
 
 /// Fields a thin payload may carry: ids, states, times and counts, never a
 /// name, phone or free text.
@@ -59,9 +79,9 @@ pub fn thin(kind: &str, data: &Value) -> Value {
     Value::Object(out)
 }
 
-/// The `db::Follower` that queues webhook deliveries: once per commit, so a
-/// group commit of 64 sign-ups reads an organization's endpoints once and
-/// writes its deliveries and their jobs in two statements, not 128.
+/// The `db::Follower` that decides on webhook deliveries: once per commit,
+/// so a group commit of 64 sign-ups reads an organization's endpoints once
+/// and writes one [`FANOUT_JOB`] row, not 64 deliveries and 64 jobs.
 pub struct Deliveries;
 
 impl Follower for Deliveries {
@@ -159,57 +179,117 @@ pub fn active(
         .load(conn)?)
 }
 
-/// One delivery to queue: (id, endpoint, message id, kind, body).
-type Delivery = (String, String, String, String, String);
+/// One delivery a commit decided on, as its [`FANOUT_JOB`] carries it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Decided {
+    id: String,
+    endpoint_id: String,
+    /// The `webhook-id`.
+    message_id: String,
+    event: String,
+    body: String,
+    /// When the commit decided it (its `created_at`).
+    at: chrono::NaiveDateTime,
+}
 
-/// The deliveries one commit causes, written together by [`Outgoing::queue`].
+/// The deliveries one commit causes, handed on by [`Outgoing::queue`].
 #[derive(Default)]
-struct Outgoing(Vec<Delivery>);
+struct Outgoing(Vec<Decided>);
 
 impl Outgoing {
     fn add(&mut self, endpoint: &Endpoint, kind: &str, data: &Value) {
-        let id = uuid::Uuid::new_v4().to_string();
-        let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-        let body =
-            json!({"type": kind, "timestamp": db::now().and_utc(), "data": data}).to_string();
-        self.0
-            .push((id, endpoint.id.clone(), message_id, kind.to_owned(), body));
+        let now = db::now();
+        let body = json!({"type": kind, "timestamp": now.and_utc(), "data": data}).to_string();
+        self.0.push(Decided {
+            id: uuid::Uuid::new_v4().to_string(),
+            endpoint_id: endpoint.id.clone(),
+            message_id: format!("msg_{}", uuid::Uuid::now_v7().simple()),
+            event: kind.to_owned(),
+            body,
+            at: now,
+        });
     }
 
-    /// The deliveries, pending and due now, and a job each that posts it.
+    /// One [`FANOUT_JOB`] per [`FANOUT_CHUNK`] deliveries, due now.
     fn queue(self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            return Ok(());
+        for chunk in self.0.chunks(FANOUT_CHUNK) {
+            jobs::enqueue(
+                tx,
+                NewJob {
+                    kind: FANOUT_JOB,
+                    key: None,
+                    subject: None,
+                    payload: &chunk,
+                    run_at: db::now(),
+                },
+            )?;
         }
-        let now = db::now();
-        for chunk in self.0.chunks(500) {
-            let rows: Vec<_> = chunk
-                .iter()
-                .map(|(id, endpoint, message_id, kind, body)| {
-                    (
-                        webhook_deliveries::id.eq(id.as_str()),
-                        webhook_deliveries::endpoint_id.eq(endpoint.as_str()),
-                        webhook_deliveries::message_id.eq(message_id.as_str()),
-                        webhook_deliveries::event.eq(kind.as_str()),
-                        webhook_deliveries::payload.eq(body.as_str()),
-                        webhook_deliveries::attempt.eq(0),
-                        webhook_deliveries::status.eq("pending"),
-                        webhook_deliveries::next_attempt_at.eq(Some(now)),
-                        webhook_deliveries::created_at.eq(now),
-                        webhook_deliveries::updated_at.eq(now),
-                    )
-                })
-                .collect();
-            let insert = diesel::insert_into(webhook_deliveries::table).values(&rows);
-            crate::db_run!(tx.conn(), |c| insert.execute(c))?;
-        }
-        let jobs: Vec<(String, String, chrono::NaiveDateTime)> = self
-            .0
-            .iter()
-            .map(|(id, ..)| (job_key(id), job_payload(id), now))
-            .collect();
-        jobs::enqueue_new(tx, DELIVERY_JOB, &jobs)
+        Ok(())
     }
+}
+
+/// Handles [`FANOUT_JOB`]s: writes the deliveries, pending and due now, and a
+/// job each that posts it, and removes the fanout job, in one transaction.
+pub struct Fanout;
+
+impl Handler for Fanout {
+    fn run(&self, db: Db, job: Job) -> Running {
+        Box::pin(async move {
+            let decided: Vec<Decided> = match job.payload() {
+                Ok(decided) => decided,
+                Err(e) => {
+                    return Outcome::Drop {
+                        error: e.to_string(),
+                    };
+                }
+            };
+            let written = db
+                .write(move |tx| {
+                    // Gone or claimed again (its lease ran out): another run
+                    // writes these deliveries, or has.
+                    if jobs::complete(tx, &job)? {
+                        write_deliveries(tx, &decided)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            match written {
+                Ok(()) => Outcome::Completed,
+                Err(e) => Outcome::Retry {
+                    at: db::now() + chrono::Duration::seconds(30),
+                    error: e.to_string(),
+                },
+            }
+        })
+    }
+}
+
+fn write_deliveries(tx: &mut Tx<'_>, decided: &[Decided]) -> Result<(), ApiError> {
+    let now = db::now();
+    let rows: Vec<_> = decided
+        .iter()
+        .map(|d| {
+            (
+                webhook_deliveries::id.eq(d.id.as_str()),
+                webhook_deliveries::endpoint_id.eq(d.endpoint_id.as_str()),
+                webhook_deliveries::message_id.eq(d.message_id.as_str()),
+                webhook_deliveries::event.eq(d.event.as_str()),
+                webhook_deliveries::payload.eq(d.body.as_str()),
+                webhook_deliveries::attempt.eq(0),
+                webhook_deliveries::status.eq("pending"),
+                webhook_deliveries::next_attempt_at.eq(Some(now)),
+                webhook_deliveries::created_at.eq(d.at),
+                webhook_deliveries::updated_at.eq(now),
+            )
+        })
+        .collect();
+    let insert = diesel::insert_into(webhook_deliveries::table).values(&rows);
+    crate::db_run!(tx.conn(), |c| insert.execute(c))?;
+    let jobs: Vec<(String, String, chrono::NaiveDateTime)> = decided
+        .iter()
+        .map(|d| (job_key(&d.id), job_payload(&d.id), now))
+        .collect();
+    jobs::enqueue_new(tx, DELIVERY_JOB, &jobs)
 }
 
 fn job_key(delivery_id: &str) -> String {
