@@ -73,6 +73,12 @@ impl Plan {
         self.keyed.insert(key, None);
     }
 
+    /// Drops what the commit meant to do with `key`, for a job that is not
+    /// stored (nothing to withdraw).
+    fn forget(&mut self, key: &str) {
+        self.keyed.remove(key);
+    }
+
     /// The event as it stands at the end of the commit's writes (every write
     /// ran before its followers), read once.
     fn event(&mut self, tx: &mut Tx<'_>, id: &str) -> Result<Option<Event>, ApiError> {
@@ -132,10 +138,10 @@ impl Follower for Notices {
                 ("user", "registration.created")
                     if str_field(&data, "status") == Some(CONFIRMED) =>
                 {
-                    remind(tx, &mut plan, owner, &data)?;
+                    remind(tx, &mut plan, owner, &data, Held::New)?;
                 }
                 ("user", "registration.promoted") => {
-                    remind(tx, &mut plan, owner, &data)?;
+                    remind(tx, &mut plan, owner, &data, Held::Before)?;
                     let notice = Notice {
                         user_id: owner.to_owned(),
                         kind: PROMOTED.into(),
@@ -262,8 +268,24 @@ fn tell_now(tx: &mut Tx<'_>, notice: Notice) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Whether a registration was created in this commit or existed before it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Created in this commit: no reminder of it is stored yet, so one
+    /// already behind needs no withdrawal (a sign-up the day before the
+    /// event would otherwise cost a delete per reminder).
+    New,
+    Before,
+}
+
 /// A confirmed seat: the reminders still ahead of now.
-fn remind(tx: &mut Tx<'_>, plan: &mut Plan, user_id: &str, data: &Value) -> Result<(), ApiError> {
+fn remind(
+    tx: &mut Tx<'_>,
+    plan: &mut Plan,
+    user_id: &str,
+    data: &Value,
+    held: Held,
+) -> Result<(), ApiError> {
     let (Some(registration_id), Some(event_id)) = (
         str_field(data, "registration_id"),
         str_field(data, "event_id"),
@@ -271,7 +293,7 @@ fn remind(tx: &mut Tx<'_>, plan: &mut Plan, user_id: &str, data: &Value) -> Resu
         return Ok(());
     };
     if let Some(event) = plan.event(tx, event_id)? {
-        schedule_reminders(plan, user_id, registration_id, &event)?;
+        schedule_reminders(plan, user_id, registration_id, &event, held)?;
     }
     Ok(())
 }
@@ -283,13 +305,17 @@ fn schedule_reminders(
     user_id: &str,
     registration_id: &str,
     event: &Event,
+    held: Held,
 ) -> Result<(), ApiError> {
     let now = db::now();
     for (before, label) in REMINDERS {
         let key = reminder_key(registration_id, label);
         let at = event.starts_at - chrono::Duration::seconds(before);
         if at <= now {
-            plan.withdraw(key);
+            match held {
+                Held::New => plan.forget(&key),
+                Held::Before => plan.withdraw(key),
+            }
             continue;
         }
         let notice = Notice {
@@ -370,7 +396,7 @@ fn event_updated(
     }
     for (registration_id, user_id, status) in registrations::queries::holders(tx, event_id)? {
         if status == CONFIRMED {
-            schedule_reminders(plan, &user_id, &registration_id, &event)?;
+            schedule_reminders(plan, &user_id, &registration_id, &event, Held::Before)?;
         }
         if joined_after.contains(&registration_id) {
             continue;
