@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::Job;
 use crate::db::schema::jobs;
@@ -48,6 +48,10 @@ pub enum Outcome {
     /// Done, and the handler removed the job in its own transaction with
     /// [`super::complete`] (exactly once with its effects).
     Completed,
+    /// [`Outcome::Completed`], and that transaction queued jobs due now (a
+    /// commit's webhook deliveries): the runner looks for them at once
+    /// rather than at its next poll.
+    CompletedWithMore,
     /// Try again at `at`.
     Retry { at: NaiveDateTime, error: String },
     /// Give up on it (logged).
@@ -80,6 +84,7 @@ pub fn start(db: Db, handlers: Handlers) {
 async fn run_forever(db: Db, handlers: Handlers) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let under_load = Arc::new(Semaphore::new(UNDER_LOAD));
+    let more = Arc::new(Notify::new());
     let mut rush = Rush::default();
     loop {
         // Claim few while requests are being served: a claimed job waits for
@@ -103,7 +108,7 @@ async fn run_forever(db: Db, handlers: Handlers) {
                 return;
             };
             let turn = wait_for_turn(&db, &under_load, &mut rush).await;
-            let db = db.clone();
+            let (db, more) = (db.clone(), more.clone());
             let handler = handlers.0.get(job.kind.as_str()).cloned();
             tokio::spawn(async move {
                 let outcome = match handler {
@@ -113,12 +118,19 @@ async fn run_forever(db: Db, handlers: Handlers) {
                         error: format!("no handler for {}", job.kind),
                     },
                 };
+                let queued = matches!(outcome, Outcome::CompletedWithMore);
                 finish(&db, job, outcome).await;
                 drop((permit, turn));
+                if queued {
+                    more.notify_one();
+                }
             });
         }
         if !full {
-            tokio::time::sleep(POLL).await;
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                () = more.notified() => {}
+            }
         }
     }
 }
@@ -201,7 +213,7 @@ async fn finish(db: &Db, job: Job, outcome: Outcome) {
     let result = db
         .write(move |tx| {
             match outcome {
-                Outcome::Completed => {}
+                Outcome::Completed | Outcome::CompletedWithMore => {}
                 Outcome::Done => {
                     super::complete(tx, &job)?;
                 }

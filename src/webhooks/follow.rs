@@ -254,7 +254,7 @@ impl Handler for Fanout {
                 })
                 .await;
             match written {
-                Ok(()) => Outcome::Completed,
+                Ok(()) => Outcome::CompletedWithMore,
                 Err(e) => Outcome::Retry {
                     at: db::now() + chrono::Duration::seconds(30),
                     error: e.to_string(),
