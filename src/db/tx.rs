@@ -160,9 +160,7 @@ pub(super) fn savepoint(conn: &mut DbConn) -> QueryResult<()> {
 /// inside the top level it falls back to the two statements, one at a time.
 /// On SQLite, where a statement costs no round trip, it is the same two calls.
 pub(super) fn next_savepoint(conn: &mut DbConn) -> QueryResult<()> {
-    let depth = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()?
-        .map(std::num::NonZeroU32::get);
+    let depth = depth(conn);
     match (conn, depth) {
         (DbConn::Pg(c), Some(2)) => {
             c.batch_execute("RELEASE SAVEPOINT diesel_savepoint_1; SAVEPOINT diesel_savepoint_1")
@@ -178,10 +176,27 @@ pub(super) fn next_savepoint(conn: &mut DbConn) -> QueryResult<()> {
 /// leave a write's savepoint open inside the transaction), so the
 /// connection goes back to the pool clean rather than being discarded.
 pub(super) fn rollback_all(conn: &mut DbConn) -> QueryResult<()> {
+    let mut first_error = None;
     while in_transaction(conn) {
-        rollback(conn)?;
+        let before = depth(conn);
+        if let Err(e) = rollback(conn) {
+            first_error.get_or_insert(e);
+            // diesel lowers the depth of a savepoint it failed to roll back,
+            // so the level above is tried next; nothing lowered, give up.
+            if depth(conn) == before {
+                break;
+            }
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
+}
+
+fn depth(conn: &mut DbConn) -> Option<u32> {
+    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .map(std::num::NonZeroU32::get)
 }
 
 /// Whether a transaction is still open on `conn` (a connection in that state

@@ -26,8 +26,8 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Event>, ApiError> {
         .optional()?)
 }
 
-/// The event and its organization's status (`verified`, …), in one read
-/// without locks: a sign-up's first look.
+/// The event and its organization's status (`verified`, …), in one read: a
+/// sign-up's look at the event once its seat statement holds the row.
 pub fn find_with_organization_status(
     conn: &mut DbConn,
     id: &str,

@@ -63,6 +63,13 @@ pub type Running = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
 /// Does one kind of job; defined here, implemented by features, registered in `app`.
 pub trait Handler: Send + Sync + 'static {
     fn run(&self, db: Db, job: Job) -> Running;
+
+    /// Whether a job of this kind is kept however often it fails (retried at
+    /// the time its handler gives), rather than dropped after
+    /// [`MAX_ATTEMPTS`]: for jobs that are the only record of their work.
+    fn never_dropped(&self) -> bool {
+        false
+    }
 }
 
 /// Every registered handler by kind.
@@ -110,16 +117,19 @@ async fn run_forever(db: Db, handlers: Handlers) {
             let turn = wait_for_turn(&db, &under_load, &mut rush).await;
             let (db, more) = (db.clone(), more.clone());
             let handler = handlers.0.get(job.kind.as_str()).cloned();
+            // A kind this instance does not know may be another version's
+            // (a rolling deploy): kept for an instance that knows it.
+            let keep = handler.as_ref().is_none_or(|h| h.never_dropped());
             tokio::spawn(async move {
                 let outcome = match handler {
                     Some(handler) => handler.run(db.clone(), job.clone()).await,
                     None => Outcome::Retry {
-                        at: db::now() + chrono::Duration::hours(1),
+                        at: db::now() + chrono::Duration::minutes(1),
                         error: format!("no handler for {}", job.kind),
                     },
                 };
                 let queued = matches!(outcome, Outcome::CompletedWithMore);
-                finish(&db, job, outcome).await;
+                finish(&db, job, outcome, keep).await;
                 drop((permit, turn));
                 if queued {
                     more.notify_one();
@@ -207,7 +217,7 @@ pub fn claim(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Jo
 }
 
 /// Records what became of a claimed job.
-async fn finish(db: &Db, job: Job, outcome: Outcome) {
+async fn finish(db: &Db, job: Job, outcome: Outcome, keep: bool) {
     let id = job.id.clone();
     let kind = job.kind.clone();
     let result = db
@@ -217,7 +227,7 @@ async fn finish(db: &Db, job: Job, outcome: Outcome) {
                 Outcome::Done => {
                     super::complete(tx, &job)?;
                 }
-                Outcome::Retry { at, error } if job.attempts < MAX_ATTEMPTS => {
+                Outcome::Retry { at, error } if keep || job.attempts < MAX_ATTEMPTS => {
                     tracing::info!(job = %job.id, kind = %job.kind, %error, %at, "job will be retried");
                     diesel::update(
                         jobs::table

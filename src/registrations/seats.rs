@@ -53,9 +53,9 @@ fn new_registration(event_id: &str, user_id: Option<&str>, party_size: i32) -> R
     }
 }
 
-/// What a sign-up needs of the event and the resident, checked without the
-/// event's lock (none of it changes under a sign-up; a cancellation racing
-/// it is caught by the seat statement, which requires `published`).
+/// What a sign-up needs of the event and the resident, checked once the seat
+/// statement (or, without a free seat, `events::queries::lock`) holds the
+/// event's row; a refusal rolls the seat back with the rest of the write.
 fn check_open(
     tx: &mut Tx<'_>,
     event: &Event,

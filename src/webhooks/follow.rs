@@ -33,8 +33,9 @@ pub const DELIVERY_JOB: &str = "webhook";
 pub const FANOUT_JOB: &str = "webhook_fanout";
 
 /// Deliveries per [`FANOUT_JOB`]: a commit that cancels an event of
-/// thousands writes several jobs of bounded size.
-const FANOUT_CHUNK: usize = 500;
+/// thousands writes several jobs of bounded size (about 50 KB each, so a
+/// runner's claim of 500 jobs stays within tens of megabytes).
+const FANOUT_CHUNK: usize = 100;
 
 /// Fields a thin payload may carry: ids, states, times and counts, never a
 /// name, phone or free text.
@@ -188,8 +189,6 @@ struct Decided {
     message_id: String,
     event: String,
     body: String,
-    /// When the commit decided it (its `created_at`).
-    at: chrono::NaiveDateTime,
 }
 
 /// The deliveries one commit causes, handed on by [`Outgoing::queue`].
@@ -198,15 +197,14 @@ struct Outgoing(Vec<Decided>);
 
 impl Outgoing {
     fn add(&mut self, endpoint: &Endpoint, kind: &str, data: &Value) {
-        let now = db::now();
-        let body = json!({"type": kind, "timestamp": now.and_utc(), "data": data}).to_string();
+        let body =
+            json!({"type": kind, "timestamp": db::now().and_utc(), "data": data}).to_string();
         self.0.push(Decided {
             id: uuid::Uuid::new_v4().to_string(),
             endpoint_id: endpoint.id.clone(),
             message_id: format!("msg_{}", uuid::Uuid::now_v7().simple()),
             event: kind.to_owned(),
             body,
-            at: now,
         });
     }
 
@@ -233,6 +231,11 @@ impl Outgoing {
 pub struct Fanout;
 
 impl Handler for Fanout {
+    /// The job is the deliveries' only record until it has run.
+    fn never_dropped(&self) -> bool {
+        true
+    }
+
     fn run(&self, db: Db, job: Job) -> Running {
         Box::pin(async move {
             let decided: Vec<Decided> = match job.payload() {
@@ -278,7 +281,8 @@ fn write_deliveries(tx: &mut Tx<'_>, decided: &[Decided]) -> Result<(), ApiError
                 webhook_deliveries::attempt.eq(0),
                 webhook_deliveries::status.eq("pending"),
                 webhook_deliveries::next_attempt_at.eq(Some(now)),
-                webhook_deliveries::created_at.eq(d.at),
+                // When the row is written: the delivery log pages by it.
+                webhook_deliveries::created_at.eq(now),
                 webhook_deliveries::updated_at.eq(now),
             )
         })
