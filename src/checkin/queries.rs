@@ -140,6 +140,70 @@ fn with_person(conn: &mut DbConn, registration_id: &str) -> Result<Option<WithPe
     ))
 }
 
+/// PostgreSQL's [`record`] in one statement: the check-in, its registration's
+/// change stamp and its audit row, each only if the check-in went in.
+const RECORD_PG: &str = "WITH inserted AS ( \
+       INSERT INTO checkins (id, registration_id, event_id, method, device_id, offline, \
+                             scanned_at, created_by, created_at, attendee_key, age_band) \
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+       ON CONFLICT DO NOTHING \
+       RETURNING id, registration_id), \
+     stamped AS ( \
+       UPDATE registrations SET updated_at = $9 \
+       WHERE id IN (SELECT registration_id FROM inserted)), \
+     audited AS ( \
+       INSERT INTO checkin_audit (id, checkin_id, registration_id, event_id, action, actor, \
+                                  device_id, method, offline, scanned_at, at) \
+       SELECT $12, id, registration_id, $3, 'created', $13, $5, $4, $6, $7, $9 FROM inserted) \
+     SELECT count(*) AS inserted FROM inserted";
+
+/// Inserts a new check-in, stamps its registration as changed (for sync
+/// feeds) and writes its audit row; false, with nothing written, when the
+/// registration is checked in already. A check-in on a busy event runs in its
+/// event's lane on PostgreSQL (`db::hot`), one statement after another, where
+/// every round trip counts: there this is one statement. On SQLite, where a
+/// statement costs no round trip, it is three.
+fn record(conn: &mut DbConn, c: &Checkin, actor: &str) -> Result<bool, ApiError> {
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = BigInt)]
+        inserted: i64,
+    }
+    match conn {
+        DbConn::Pg(pg) => {
+            let row: Inserted = diesel::sql_query(RECORD_PG)
+                .bind::<Text, _>(&c.id)
+                .bind::<Text, _>(&c.registration_id)
+                .bind::<Text, _>(&c.event_id)
+                .bind::<Text, _>(&c.method)
+                .bind::<Nullable<Text>, _>(&c.device_id)
+                .bind::<Bool, _>(c.offline)
+                .bind::<Timestamp, _>(c.scanned_at)
+                .bind::<Text, _>(&c.created_by)
+                .bind::<Timestamp, _>(c.created_at)
+                .bind::<Nullable<Text>, _>(&c.attendee_key)
+                .bind::<Nullable<Text>, _>(&c.age_band)
+                .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
+                .bind::<Text, _>(actor)
+                .get_result(pg)?;
+            Ok(row.inserted == 1)
+        }
+        DbConn::Sqlite(sqlite) => {
+            let inserted = diesel::insert_into(checkins::table)
+                .values(c)
+                .on_conflict_do_nothing()
+                .execute(sqlite)?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            regs_q::touch(conn, &c.registration_id)?;
+            audit(conn, c, "created", actor)?;
+            Ok(true)
+        }
+    }
+}
+
 fn audit(conn: &mut DbConn, c: &Checkin, action: &str, actor: &str) -> Result<(), ApiError> {
     diesel::insert_into(checkin_audit::table)
         .values((
@@ -294,17 +358,11 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
     };
     // Another door's scan of the same ticket may be committing right now: the
     // unique index makes this insert wait for it and then do nothing.
-    let insert = diesel::insert_into(checkins::table)
-        .values(&checkin)
-        .on_conflict_do_nothing();
-    let inserted = crate::db_run!(conn.conn(), |c| insert.execute(c))?;
-    if inserted == 0 {
+    if !record(conn.conn(), &checkin, scan.actor)? {
         let first = of_registration(conn, &registration.id)?
             .ok_or_else(|| ApiError::internal("a check-in conflicted with none"))?;
         return Ok((Outcome::Already(first), 0));
     }
-    regs_q::touch(conn, &registration.id)?;
-    audit(conn, &checkin, "created", scan.actor)?;
     announce(
         conn,
         &event.organization_id,
