@@ -33,6 +33,7 @@ async function call(method, url, token, body) {
     method,
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10000),
   });
   const text = await res.text();
   if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
@@ -42,9 +43,21 @@ async function call(method, url, token, body) {
 const login = async (phone) => (await call("POST", "/auth/login", null, { phone, password: "mulin-demo-2026" })).access_token;
 const inMinutes = (m) => new Date(Date.now() + m * 60000).toISOString();
 
+// A hang anywhere (a request the server never answers, a browser that never
+// starts) fails the test within two minutes, naming the step, rather than
+// holding up the whole CI run.
+let step = "start";
+setTimeout(() => {
+  console.log(`FAIL timed out at: ${step}`);
+  if (server) server.kill("SIGKILL");
+  process.exit(1);
+}, 120000).unref();
+
 (async () => {
   startServer();
-  await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 30000);
+  step = "waiting for the server";
+  await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) })).ok, 30000);
+  step = "setting up through the API";
   const admin = await login("13800000000");
   const owner = await login("13900000000");
   const centre = (await call("GET", "/centres?limit=1")).items[0].id;
@@ -62,12 +75,15 @@ const inMinutes = (m) => new Date(Date.now() + m * 60000).toISOString();
   await call("POST", `/centres/${centre}/announcements`, admin, { text: "本周六上午九点社区花园义务劳动，欢迎参加！" });
   const display = await call("POST", `/centres/${centre}/displays`, admin, { name: "一楼大厅电视" });
 
+  step = "launching Chromium";
   const browser = await chromium.launch({
+    timeout: 60000,
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   const results = [];
   const check = async (name, body) => {
+    step = name;
     try { await body(); results.push([name, true]); console.log(`ok   ${name}`); }
     catch (e) { results.push([name, false]); console.log(`FAIL ${name}: ${String(e).slice(0, 300)}`); }
   };
@@ -110,7 +126,7 @@ const inMinutes = (m) => new Date(Date.now() + m * 60000).toISOString();
     await page.waitForFunction(() => !document.getElementById("status").hidden, null, { timeout: 15000 });
     await page.screenshot({ path: path.join(artifacts, "reconnecting.png") });
     startServer();
-    await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 30000);
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) })).ok, 30000);
     await call("POST", `/events/${talk}/registrations`, await login("13700000001"), {});
     await page.waitForFunction((s) => document.getElementById("status").hidden && document.querySelector(s).textContent.includes("余 28 位"), seats, { timeout: 45000 });
     await page.screenshot({ path: path.join(artifacts, "after-restart.png") });

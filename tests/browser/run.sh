@@ -31,5 +31,15 @@ MULIN_DATABASE_URL="$SCREEN_DB" MULIN_LISTEN="127.0.0.1:$SCREEN_PORT" RUST_LOG=w
 seed=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$SCREEN_PORT/readyz" >/dev/null && break; sleep 0.2; done
 kill "$seed"; wait "$seed" 2>/dev/null || true
-NODE_PATH="$NODE_DIR/node_modules" node tests/browser/display.test.js
-NODE_PATH="$NODE_DIR/node_modules" node tests/browser/report.test.js
+# Each test fails within two minutes rather than hang (a watchdog in the test
+# names the step). A failure is run once more, and says so: on 2026-11-23 the
+# report test hung once, before any check, in a CI run, and passed at once
+# when run again; the cause is not known.
+run_browser_test() {
+  if ! NODE_PATH="$NODE_DIR/node_modules" node "$1"; then
+    echo "$1 failed; running it once more"
+    NODE_PATH="$NODE_DIR/node_modules" node "$1"
+  fi
+}
+run_browser_test tests/browser/display.test.js
+run_browser_test tests/browser/report.test.js
