@@ -33,8 +33,8 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$SCREEN_PORT/readyz" >/dev/
 kill "$seed"; wait "$seed" 2>/dev/null || true
 # Each test fails within two minutes rather than hang (a watchdog in the test
 # names the step). A failure is run once more, and says so: on 2026-11-23 the
-# report test hung once, before any check, in a CI run, and passed at once
-# when run again; the cause is not known.
+# report test hung once, before its first check finished, in a CI run, and
+# passed at once when run again; the cause is not known.
 run_browser_test() {
   if ! NODE_PATH="$NODE_DIR/node_modules" node "$1"; then
     echo "$1 failed; running it once more"
