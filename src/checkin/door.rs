@@ -160,7 +160,7 @@ pub async fn attendance(
     let a = db
         .run(move |c| {
             let access = event_access::load(c, &event_id, Some(&user), Need::Staff, false)?;
-            queries::attendance(c, &access.event)
+            super::figures::attendance(c, &access.event)
         })
         .await?;
     Ok(HttpResponse::Ok().json(AttendanceView {

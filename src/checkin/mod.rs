@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod door;
+pub mod figures;
 pub mod personal;
 pub mod qr;
 pub mod queries;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{Feedback, FeedbackView, Summary, WINDOW, queries};
 use crate::auth::CurrentUser;
-use crate::checkin::queries as checkins;
+use crate::checkin::figures as checkins;
 use crate::db::{self, Db};
 use crate::error::{ApiError, Code, Problem};
 use crate::events::access::{self as event_access, Need};

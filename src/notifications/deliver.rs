@@ -241,7 +241,7 @@ impl Handler for FeedbackRequests {
                             return Ok(());
                         }
                         for (registration_id, user_id) in
-                            crate::checkin::queries::attended(tx, &event.id)?
+                            crate::checkin::figures::attended(tx, &event.id)?
                         {
                             let notice = Notice {
                                 user_id,

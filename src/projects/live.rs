@@ -54,7 +54,7 @@ pub fn moved_marks(conn: &mut DbConn) -> Result<Vec<(String, String)>, ApiError>
     let ids: Vec<String> = contracts.iter().map(|c| c.0.clone()).collect();
     let linked = events::linked_to(conn, &ids)?;
     let event_ids: Vec<String> = linked.iter().map(|l| l.0.clone()).collect();
-    let changes: HashMap<String, i64> = crate::checkin::queries::change_counts(conn, &event_ids)?
+    let changes: HashMap<String, i64> = crate::checkin::figures::change_counts(conn, &event_ids)?
         .into_iter()
         .collect();
     let answers: HashMap<String, i64> =

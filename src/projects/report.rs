@@ -26,7 +26,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::input::MANUAL;
 use super::{Indicator, Project, access, queries};
 use crate::auth::CurrentUser;
-use crate::checkin::{ELDERLY, queries as checkins};
+use crate::checkin::{ELDERLY, figures as checkins};
 use crate::db::{self, Db, DbConn, Tx};
 use crate::error::{ApiError, Invalid, Problem};
 use crate::events::{PUBLISHED, queries as events};
