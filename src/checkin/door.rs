@@ -128,7 +128,7 @@ pub async fn walk_in(
     }))
 }
 
-/// Undoes a mistaken check-in (owners and managers); the audit trail keeps it.
+/// An event's attendance, in people.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AttendanceView {
     pub capacity: i32,

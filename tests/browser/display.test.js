@@ -6,6 +6,7 @@ const { chromium } = require("playwright-core");
 const { spawn } = require("child_process");
 const fs = require("fs");
 const path = require("path");
+const { watchdog } = require("./watchdog");
 
 const port = process.env.SCREEN_PORT;
 const api = `http://127.0.0.1:${port}/api/v1`;
@@ -43,21 +44,13 @@ async function call(method, url, token, body) {
 const login = async (phone) => (await call("POST", "/auth/login", null, { phone, password: "mulin-demo-2026" })).access_token;
 const inMinutes = (m) => new Date(Date.now() + m * 60000).toISOString();
 
-// A hang anywhere (a request the server never answers, a browser that never
-// starts) fails the test within two minutes, naming the step, rather than
-// holding up the whole CI run.
-let step = "start";
-setTimeout(() => {
-  console.log(`FAIL timed out at: ${step}`);
-  if (server) server.kill("SIGKILL");
-  process.exit(1);
-}, 120000).unref();
+const progress = watchdog(() => server);
 
 (async () => {
   startServer();
-  step = "waiting for the server";
+  progress.step = "waiting for the server";
   await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) })).ok, 30000);
-  step = "setting up through the API";
+  progress.step = "setting up through the API";
   const admin = await login("13800000000");
   const owner = await login("13900000000");
   const centre = (await call("GET", "/centres?limit=1")).items[0].id;
@@ -75,7 +68,7 @@ setTimeout(() => {
   await call("POST", `/centres/${centre}/announcements`, admin, { text: "本周六上午九点社区花园义务劳动，欢迎参加！" });
   const display = await call("POST", `/centres/${centre}/displays`, admin, { name: "一楼大厅电视" });
 
-  step = "launching Chromium";
+  progress.step = "launching Chromium";
   const browser = await chromium.launch({
     timeout: 60000,
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -83,7 +76,7 @@ setTimeout(() => {
   });
   const results = [];
   const check = async (name, body) => {
-    step = name;
+    progress.step = name;
     try { await body(); results.push([name, true]); console.log(`ok   ${name}`); }
     catch (e) { results.push([name, false]); console.log(`FAIL ${name}: ${String(e).slice(0, 300)}`); }
   };

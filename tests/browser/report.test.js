@@ -7,6 +7,7 @@ const { chromium } = require("playwright-core");
 const { spawn } = require("child_process");
 const fs = require("fs");
 const path = require("path");
+const { watchdog } = require("./watchdog");
 
 const port = process.env.SCREEN_PORT;
 const api = `http://127.0.0.1:${port}/api/v1`;
@@ -34,30 +35,22 @@ async function call(method, url, token, body) {
   return text ? JSON.parse(text) : null;
 }
 
-// A hang anywhere (a request the server never answers, a browser that never
-// starts) fails the test within two minutes, naming the step, rather than
-// holding up the whole CI run.
-let step = "start";
-setTimeout(() => {
-  console.log(`FAIL timed out at: ${step}`);
-  if (server) server.kill("SIGKILL");
-  process.exit(1);
-}, 120000).unref();
+const progress = watchdog(() => server);
 
 (async () => {
   server = spawn(process.env.SCREEN_BIN, ["serve"], {
     env: { ...process.env, MULIN_DATABASE_URL: process.env.SCREEN_DB, MULIN_LISTEN: `127.0.0.1:${port}`, MULIN_AUTH_RATE_LIMIT: "0", RUST_LOG: "warn" },
     stdio: "ignore",
   });
-  step = "waiting for the server";
+  progress.step = "waiting for the server";
   await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) })).ok, 30000);
-  step = "setting up through the API";
+  progress.step = "setting up through the API";
   const clerk = (await call("POST", "/auth/login", null, { phone: "13800000001", password: "mulin-demo-2026" })).access_token;
   const buyer = (await call("GET", "/buyers", clerk)).items[0].id;
   const project = (await call("GET", `/buyers/${buyer}/projects`, clerk)).items[0].id;
   const link = await call("POST", `/projects/${project}/report/links`, clerk, {});
 
-  step = "launching Chromium";
+  progress.step = "launching Chromium";
   const browser = await chromium.launch({
     timeout: 60000,
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -65,7 +58,7 @@ setTimeout(() => {
   });
   const results = [];
   const check = async (name, body) => {
-    step = name;
+    progress.step = name;
     try { await body(); results.push([name, true]); console.log(`ok   ${name}`); }
     catch (e) { results.push([name, false]); console.log(`FAIL ${name}: ${String(e).slice(0, 300)}`); }
   };
