@@ -464,8 +464,8 @@ async fn checkin_scenarios(
     println!("{}", bare.line("ceiling: bare actix-web POST, same bytes"));
 
     // The database ceiling: the endpoint's own work — verify the ticket, then
-    // the same `checkin::queries::apply` and `settle` under the event's lock
-    // (share mode) in one `Db::write_on` (batched by event on PostgreSQL),
+    // the same `checkin::queries::scan_one` (the event held in share mode, the
+    // scan, the count) in one `Db::write_on` (batched by event on PostgreSQL),
     // live messages included — at the same concurrency, without
     // HTTP, auth or JSON.
     let (raw_event, raw_registrations) =
@@ -485,10 +485,8 @@ async fn checkin_scenarios(
                 };
                 let key = event_id.clone();
                 db.write_on(&key, move |tx| {
-                    let event = events::lock_shared(tx, &event_id)?;
-                    let (outcome, people) = mulin::checkin::queries::apply(
+                    let (_, outcome) = mulin::checkin::queries::scan_one(
                         tx,
-                        &event,
                         &mulin::checkin::queries::Scan {
                             event_id: &event_id,
                             registration_id: &claims.sub,
@@ -499,7 +497,6 @@ async fn checkin_scenarios(
                             actor: &actor,
                         },
                     )?;
-                    mulin::checkin::queries::settle(tx, &event, people)?;
                     Ok(outcome)
                 })
                 .await

@@ -8,6 +8,7 @@ pub mod figures;
 pub mod personal;
 pub mod qr;
 pub mod queries;
+pub mod record;
 pub mod routes;
 pub mod sync;
 pub mod tickets;

@@ -4,7 +4,9 @@
 //! (`events::queries::lock_shared`: check-ins at several doors run side by
 //! side, and a cancellation, which locks the row outright, waits for them or
 //! they for it), then the rows the check-in writes, then last the event's
-//! tally row ([`count_in`], right before the commit). A unique index allows
+//! tally row (`record::count_in`: right before the commit, or for the one scan at a
+//! door in the statement that writes its check-in, [`scan_one`]). A unique
+//! index allows
 //! one check-in per registration: of two phones scanning one ticket at once,
 //! the second finds the first's check-in (`already_checked_in`).
 
@@ -12,7 +14,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::Checkin;
-use crate::db::schema::{checkin_audit, checkin_scans, checkins, registrations};
+use super::record::{audit, count_in, record};
+use crate::db::schema::{checkin_scans, checkins, registrations};
 use crate::db::{self, DbConn, Tx};
 use crate::error::{ApiError, Code};
 use crate::events::{self as ev, Event, queries as events_q};
@@ -77,8 +80,7 @@ pub(super) fn of_registration(
         .optional()?)
 }
 
-/// A registration with the person it names, in one read, and that person
-/// for the door.
+/// A registration and the person it names, for the door.
 struct WithPerson {
     registration: Registration,
     who: Who,
@@ -86,129 +88,66 @@ struct WithPerson {
     birth_year: Option<i32>,
 }
 
+type PersonRow = (roster::WhoRow, Option<i32>);
+
+impl WithPerson {
+    fn of(registration: Registration, (who, birth_year): PersonRow) -> WithPerson {
+        WithPerson {
+            registration,
+            who: roster::who_of(who),
+            birth_year,
+        }
+    }
+}
+
+/// A registration with its person, in one read.
 fn with_person(conn: &mut DbConn, registration_id: &str) -> Result<Option<WithPerson>, ApiError> {
     use crate::db::schema::users;
-    type Row = (
-        Registration,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<NaiveDateTime>,
-        Option<i32>,
-    );
-    let row: Option<Row> = registrations::table
+    let row: Option<(Registration, PersonRow)> = registrations::table
         .left_join(users::table)
         .filter(registrations::id.eq(registration_id))
         .select((
             Registration::as_select(),
-            users::display_name.nullable(),
-            registrations::walk_in_name,
-            users::phone.nullable(),
-            registrations::walk_in_phone,
-            users::erased_at.nullable(),
-            users::birth_year.nullable(),
+            (roster::who_columns(), users::birth_year.nullable()),
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(
-        |(registration, name, walk_in_name, phone, walk_in_phone, erased_at, birth_year)| {
-            WithPerson {
-                registration,
-                who: roster::greeting(
-                    name,
-                    walk_in_name,
-                    phone,
-                    walk_in_phone,
-                    erased_at.is_some(),
-                ),
-                birth_year,
-            }
-        },
-    ))
+    Ok(row.map(|(registration, person)| WithPerson::of(registration, person)))
 }
 
-/// PostgreSQL's [`record`] in one statement: the check-in, its registration's
-/// change stamp and its audit row, each only if the check-in went in.
-const RECORD_PG: &str = "WITH inserted AS ( \
-       INSERT INTO checkins (id, registration_id, event_id, method, device_id, offline, \
-                             scanned_at, created_by, created_at, attendee_key, age_band) \
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-       ON CONFLICT DO NOTHING \
-       RETURNING id, registration_id), \
-     stamped AS ( \
-       UPDATE registrations SET updated_at = $9 \
-       WHERE id IN (SELECT registration_id FROM inserted)), \
-     audited AS ( \
-       INSERT INTO checkin_audit (id, checkin_id, registration_id, event_id, action, actor, \
-                                  device_id, method, offline, scanned_at, at) \
-       SELECT $12, id, registration_id, $3, 'created', $13, $5, $4, $6, $7, $9 FROM inserted) \
-     SELECT count(*) AS inserted FROM inserted";
-
-/// Inserts a new check-in, stamps its registration as changed (for sync
-/// feeds) and writes its audit row; false, with nothing written, when the
-/// registration is checked in already. A check-in on a busy event runs in its
-/// event's lane on PostgreSQL (`db::hot`), one statement after another, where
-/// every round trip counts: there this is one statement. On SQLite, where a
-/// statement costs no round trip, it is three.
-fn record(conn: &mut DbConn, c: &Checkin, actor: &str) -> Result<bool, ApiError> {
-    use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-    #[derive(QueryableByName)]
-    struct Inserted {
-        #[diesel(sql_type = BigInt)]
-        inserted: i64,
-    }
-    match conn {
-        DbConn::Pg(pg) => {
-            let row: Inserted = diesel::sql_query(RECORD_PG)
-                .bind::<Text, _>(&c.id)
-                .bind::<Text, _>(&c.registration_id)
-                .bind::<Text, _>(&c.event_id)
-                .bind::<Text, _>(&c.method)
-                .bind::<Nullable<Text>, _>(&c.device_id)
-                .bind::<Bool, _>(c.offline)
-                .bind::<Timestamp, _>(c.scanned_at)
-                .bind::<Text, _>(&c.created_by)
-                .bind::<Timestamp, _>(c.created_at)
-                .bind::<Nullable<Text>, _>(&c.attendee_key)
-                .bind::<Nullable<Text>, _>(&c.age_band)
-                .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
-                .bind::<Text, _>(actor)
-                .get_result(pg)?;
-            Ok(row.inserted == 1)
-        }
-        DbConn::Sqlite(sqlite) => {
-            let inserted = diesel::insert_into(checkins::table)
-                .values(c)
-                .on_conflict_do_nothing()
-                .execute(sqlite)?;
-            if inserted == 0 {
-                return Ok(false);
-            }
-            regs_q::touch(conn, &c.registration_id)?;
-            audit(conn, c, "created", actor)?;
-            Ok(true)
-        }
-    }
-}
-
-fn audit(conn: &mut DbConn, c: &Checkin, action: &str, actor: &str) -> Result<(), ApiError> {
-    diesel::insert_into(checkin_audit::table)
-        .values((
-            checkin_audit::id.eq(uuid::Uuid::new_v4().to_string()),
-            checkin_audit::checkin_id.eq(&c.id),
-            checkin_audit::registration_id.eq(&c.registration_id),
-            checkin_audit::event_id.eq(&c.event_id),
-            checkin_audit::action.eq(action),
-            checkin_audit::actor.eq(actor),
-            checkin_audit::device_id.eq(&c.device_id),
-            checkin_audit::method.eq(&c.method),
-            checkin_audit::offline.eq(c.offline),
-            checkin_audit::scanned_at.eq(c.scanned_at),
-            checkin_audit::at.eq(db::now()),
+/// The event, held in share mode as [`events_q::lock_shared`] holds it, and
+/// the registration with its person. On PostgreSQL one statement (a check-in
+/// at the door runs in its event's lane, where every round trip counts).
+fn held_with_person(
+    conn: &mut DbConn,
+    event_id: &str,
+    registration_id: &str,
+) -> Result<(Event, Option<WithPerson>), ApiError> {
+    use crate::db::schema::{events, users};
+    let DbConn::Pg(pg) = conn else {
+        let event = events_q::lock_shared(conn, event_id)?;
+        return Ok((event, with_person(conn, registration_id)?));
+    };
+    type Row = (Event, Option<Registration>, PersonRow);
+    let query = events::table
+        // (Owned: diesel's join clauses take only `'static` binds.)
+        .left_join(registrations::table.on(registrations::id.eq(registration_id.to_owned())))
+        .left_join(users::table.on(registrations::user_id.eq(users::id.nullable())))
+        .filter(events::id.eq(event_id))
+        .select((
+            Event::as_select(),
+            Option::<Registration>::as_select(),
+            (roster::who_columns(), users::birth_year.nullable()),
         ))
-        .execute(conn)?;
-    Ok(())
+        .limit(1);
+    let row: Option<Row> = crate::db::lock::for_share_of(query, events::table)
+        .get_result(pg)
+        .optional()?;
+    let (event, registration, person) = row.ok_or(ApiError::from(Code::NotFound))?;
+    Ok((
+        event,
+        registration.map(|registration| WithPerson::of(registration, person)),
+    ))
 }
 
 /// Whether online check-in is open now: from the event's
@@ -249,12 +188,41 @@ pub fn repeat_scan(
 /// or outright). Returns how it ended and the people it admitted, which the
 /// caller counts with [`settle`] once all its scans are applied.
 pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, i32), ApiError> {
-    let refused = |code| Ok((Outcome::Refused(code), 0));
+    let found = with_person(conn, scan.registration_id)?;
+    let (outcome, people, _) = admit(conn, event, found, scan, false)?;
+    Ok((outcome, people))
+}
+
+/// One scan at a door, the whole write: holds the event in share mode,
+/// applies the scan, counts the people it admitted and sends the event's
+/// fresh counts. On PostgreSQL, where it runs in the event's lane, that is
+/// two statements (`held_with_person`, `record`). Returns the event as held.
+pub fn scan_one(tx: &mut Tx<'_>, scan: &Scan) -> Result<(Event, Outcome), ApiError> {
+    let (mut event, found) = held_with_person(tx, scan.event_id, scan.registration_id)?;
+    let (outcome, _, counted) = admit(tx, &event, found, scan, true)?;
+    if let Some(count) = counted {
+        event.checked_in_count = count;
+        crate::events::live::changed(tx, &event)?;
+    }
+    Ok((event, outcome))
+}
+
+/// [`apply`] on the registration `found`. With `count_now`, the people a
+/// check-in admits are counted in its own statement and the event's new
+/// count is returned; otherwise they are returned for the caller to count.
+fn admit(
+    conn: &mut Tx<'_>,
+    event: &Event,
+    found: Option<WithPerson>,
+    scan: &Scan,
+    count_now: bool,
+) -> Result<(Outcome, i32, Option<i32>), ApiError> {
+    let refused = |code| Ok((Outcome::Refused(code), 0, None));
     let Some(WithPerson {
         registration,
         who,
         birth_year,
-    }) = with_person(conn, scan.registration_id)?
+    }) = found
     else {
         return refused(Code::NotFound);
     };
@@ -317,9 +285,9 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
             .execute(conn.conn())?;
             audit(conn, &existing, "superseded", scan.actor)?;
             audit(conn, &earlier, "created", scan.actor)?;
-            return Ok((Outcome::Ok(earlier, Box::new(registration), who), 0));
+            return Ok((Outcome::Ok(earlier, Box::new(registration), who), 0, None));
         }
-        return Ok((Outcome::Already(existing), 0));
+        return Ok((Outcome::Already(existing), 0, None));
     }
     if let Some(code) = refusal {
         return refused(code);
@@ -346,10 +314,17 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
     };
     // Another door's scan of the same ticket may be committing right now: the
     // unique index makes this insert wait for it and then do nothing.
-    if !record(conn.conn(), &checkin, scan.actor)? {
+    let people = registration.party_size;
+    let recorded = record(
+        conn.conn(),
+        &checkin,
+        scan.actor,
+        if count_now { people } else { 0 },
+    )?;
+    if !recorded.inserted {
         let first = of_registration(conn, &registration.id)?
             .ok_or_else(|| ApiError::internal("a check-in conflicted with none"))?;
-        return Ok((Outcome::Already(first), 0));
+        return Ok((Outcome::Already(first), 0, None));
     }
     announce(
         conn,
@@ -359,39 +334,11 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
         Some(&who),
         "checkin.created",
     );
-    let people = registration.party_size;
-    Ok((Outcome::Ok(checkin, Box::new(registration), who), people))
-}
-
-/// Adds `people` (negative to take away) to the event's check-in count and
-/// returns the new count. Every check-in of the event queues on this row until
-/// it commits, so it is the last thing a check-in changes (see the module's
-/// lock order).
-pub fn count_in(conn: &mut DbConn, event_id: &str, people: i32) -> Result<i32, ApiError> {
-    use crate::db::schema::event_tallies as tallies;
-    if people < 0 {
-        // Something was counted, so the row exists (and a negative first
-        // value would fail the table's check before the conflict is seen).
-        let update = diesel::update(tallies::table.find(event_id))
-            .set(tallies::checked_in.eq(tallies::checked_in + people));
-        return Ok(crate::db_run!(conn, |c| update
-            .returning(tallies::checked_in)
-            .get_result(c))?);
+    let outcome = Outcome::Ok(checkin, Box::new(registration), who);
+    match recorded.checked_in {
+        Some(count) => Ok((outcome, 0, Some(count))),
+        None => Ok((outcome, people, None)),
     }
-    let upsert = diesel::insert_into(tallies::table)
-        .values((
-            tallies::event_id.eq(event_id),
-            tallies::checked_in.eq(people),
-        ))
-        .on_conflict(tallies::event_id)
-        .do_update()
-        .set(
-            tallies::checked_in
-                .eq(tallies::checked_in + diesel::upsert::excluded(tallies::checked_in)),
-        );
-    Ok(crate::db_run!(conn, |c| upsert
-        .returning(tallies::checked_in)
-        .get_result(c))?)
 }
 
 /// After the scans or undos of one transaction on `event` (held since before

@@ -164,10 +164,8 @@ pub async fn check_in(
     let key = event_id.clone();
     let outcome = db
         .write_on(&key, move |c| {
-            let event = events::lock_shared(c, &event_id)?;
-            let (outcome, people) = queries::apply(
+            let (event, outcome) = queries::scan_one(
                 c,
-                &event,
                 &Scan {
                     event_id: &event_id,
                     registration_id: &registration_id,
@@ -187,8 +185,6 @@ pub async fn check_in(
                 Outcome::Refused(_) => (None, None),
                 Outcome::Already(_) => (None, attendee(c, &registration_id)?),
             };
-            // Last: the count every door's check-in queues on.
-            queries::settle(c, &event, people)?;
             Ok((outcome, view, attendee))
         })
         .await?;

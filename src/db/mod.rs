@@ -3,6 +3,7 @@
 //! handlers to blocking diesel.
 
 pub mod clock;
+pub mod lock;
 pub mod migrations;
 pub mod schema;
 

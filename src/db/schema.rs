@@ -352,7 +352,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// People checked in per event (`checkin::queries::count_in`).
+    /// People checked in per event (`checkin::record::count_in`).
     event_tallies (event_id) {
         event_id -> Text,
         checked_in -> Integer,

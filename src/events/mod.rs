@@ -141,7 +141,7 @@ pub struct Event {
     pub confirmed_seats: i32,
     pub waitlist_seats: i32,
     /// People checked in, kept on a row of their own (`event_tallies`, changed
-    /// by `checkin::queries::count_in`) and read with the event.
+    /// by `checkin::record::count_in`) and read with the event.
     #[diesel(skip_insertion)]
     #[diesel(select_expression = CheckedIn)]
     #[diesel(select_expression_type = CheckedIn)]

@@ -2,7 +2,7 @@
 //! are changed only by `registrations::seats` (through `claim_seats`,
 //! `release_seats`, the waitlist functions and `clear_counts`), always inside a
 //! transaction that first called `lock`. Check-ins hold the row in share mode
-//! (`lock_shared`) and count on a row of their own (`checkin::queries::count_in`).
+//! (`lock_shared`) and count on a row of their own (`checkin::record::count_in`).
 
 use chrono::NaiveDateTime;
 

@@ -3,6 +3,7 @@
 //! CSV file.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -211,13 +212,33 @@ pub fn to_csv(entries: &[RosterEntry]) -> Result<Vec<u8>, ApiError> {
 }
 
 /// (account name, walk-in name, account phone, walk-in phone, account erased)
-type WhoRow = (
+pub type WhoRow = (
     Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
     Option<NaiveDateTime>,
 );
+
+/// The columns of a [`WhoRow`], for a read of registrations left-joined to
+/// users (a walk-in has no account).
+pub type WhoColumns = (
+    dsl::Nullable<users::display_name>,
+    dsl::Nullable<registrations::walk_in_name>,
+    dsl::Nullable<users::phone>,
+    dsl::Nullable<registrations::walk_in_phone>,
+    dsl::Nullable<users::erased_at>,
+);
+
+pub fn who_columns() -> WhoColumns {
+    (
+        users::display_name.nullable(),
+        registrations::walk_in_name.nullable(),
+        users::phone.nullable(),
+        registrations::walk_in_phone.nullable(),
+        users::erased_at.nullable(),
+    )
+}
 
 /// Who a registration is, as the door phone greets them: the name, and the
 /// last four digits of the phone (`None` for an erased person's number).
@@ -228,25 +249,20 @@ pub fn who(conn: &mut DbConn, registration_id: &str) -> Result<Option<Who>, ApiE
     let row: Option<WhoRow> = registrations::table
         .left_join(users::table)
         .filter(registrations::id.eq(registration_id))
-        .select((
-            users::display_name.nullable(),
-            registrations::walk_in_name,
-            users::phone.nullable(),
-            registrations::walk_in_phone,
-            users::erased_at.nullable(),
-        ))
+        .select(who_columns())
         .first(conn)
         .optional()?;
-    Ok(
-        row.map(|(name, walk_in_name, phone, walk_in_phone, erased)| {
-            greeting(name, walk_in_name, phone, walk_in_phone, erased.is_some())
-        }),
-    )
+    Ok(row.map(who_of))
+}
+
+/// The `Who` of a [`WhoRow`].
+pub fn who_of((name, walk_in_name, phone, walk_in_phone, erased): WhoRow) -> Who {
+    greeting(name, walk_in_name, phone, walk_in_phone, erased.is_some())
 }
 
 /// The `Who` of an account's or a walk-in's fields, for callers that already
 /// hold them.
-pub fn greeting(
+fn greeting(
     name: Option<String>,
     walk_in_name: Option<String>,
     phone: Option<String>,

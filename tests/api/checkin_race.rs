@@ -1,6 +1,7 @@
 //! Check-ins at two doors racing sign-ups and cancellations of the same event:
 //! check-ins hold the event in share mode and count on a row of their own, so
-//! this is where a count could go stale or a lock order could deadlock.
+//! this is where a count could go stale or a lock order could deadlock. And a
+//! party's check-in, which counts every member.
 
 use serde_json::{Value, json};
 
@@ -102,6 +103,42 @@ both_databases! {
         assert_eq!(counts["confirmed"], shown["confirmed_count"], "{counts} vs {shown}");
         assert_eq!(counts["seats_left"], shown["seats_left"], "{counts} vs {shown}");
         assert_eq!(counts["waitlisted"], shown["waitlist_count"], "{counts} vs {shown}");
+    }
+}
+
+both_databases! {
+    async fn a_party_checks_in_whole_and_every_count_says_so(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "一家三口").await;
+        let starts = chrono::Utc::now() + chrono::Duration::minutes(30);
+        let event = app
+            .published_event(&owner, &org, 10, json!({"max_party_size": 3, "starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::hours(2)).to_rfc3339()}))
+            .await;
+        let [family, single]: [Session; 2] = app.residents(2).await.try_into().unwrap();
+        let mut ids = Vec::new();
+        for (who, party) in [(&family, 3), (&single, 1)] {
+            let res = app.sign_up(who, &event, party).await;
+            assert_eq!(res.status(), 201);
+            ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        }
+        let url = format!("/events/{event}/checkins");
+        let scan = |id: &str| app.post(&url, Some(&owner.access), json!({"registration_id": id}));
+        let mut expected = Vec::new();
+        for (id, status, now_in) in [(&ids[0], 201, 3), (&ids[0], 200, 3), (&ids[1], 201, 4)] {
+            let res = scan(id).await;
+            assert_eq!(res.status(), status);
+            let shown: Value = app.get(&format!("/events/{event}"), None).await.json().await.unwrap();
+            assert_eq!(shown["checked_in_count"], now_in, "after scanning {id}");
+            if status == 201 {
+                expected.push(now_in);
+            }
+        }
+        let attendance: Value = app.get(&format!("/events/{event}/attendance"), Some(&owner.access)).await.json().await.unwrap();
+        assert_eq!(attendance["checked_in"], 4);
+        // One `event.counts` per admitted scan, none for the repeat.
+        let counts: Vec<i64> = event_counts(&app, &event).await.iter().filter_map(|c| c["checked_in"].as_i64()).filter(|n| *n > 0).collect();
+        assert_eq!(counts, expected);
     }
 }
 
