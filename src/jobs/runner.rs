@@ -38,7 +38,7 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 /// How often an idle runner looks for due jobs.
 const POLL: Duration = Duration::from_millis(500);
 /// A job whose handler keeps failing is dropped after this many claims.
-const MAX_ATTEMPTS: i32 = 12;
+pub const MAX_ATTEMPTS: i32 = 12;
 
 /// What became of a job.
 #[derive(Debug)]

@@ -18,6 +18,7 @@ mod displays;
 mod echoes;
 mod events;
 mod http;
+mod jobs;
 mod live;
 mod live_access;
 mod migrations;
