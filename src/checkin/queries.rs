@@ -3,11 +3,12 @@
 //! Locks, always in this order: the event's row, in share mode
 //! (`events::queries::lock_shared`: check-ins at several doors run side by
 //! side, and a cancellation, which locks the row outright, waits for them or
-//! they for it), then the rows the check-in writes, then last the event's
-//! tally row (`record::count_in`: right before the commit, or for the one scan at a
-//! door in the statement that writes its check-in, [`scan_one`]). A unique
-//! index allows
-//! one check-in per registration: of two phones scanning one ticket at once,
+//! they for it), then the rows the check-in writes, and the event's tally row
+//! last: right before the commit (`record::count_in`), or for the one scan at
+//! a door ([`scan_one`]) in the statement that writes its check-in (within
+//! that statement PostgreSQL may lock the tally before the registration's
+//! change stamp). A unique index allows one check-in per registration: of two
+//! phones scanning one ticket at once,
 //! the second finds the first's check-in (`already_checked_in`).
 
 use chrono::NaiveDateTime;
@@ -117,7 +118,13 @@ fn with_person(conn: &mut DbConn, registration_id: &str) -> Result<Option<WithPe
 
 /// The event, held in share mode as [`events_q::lock_shared`] holds it, and
 /// the registration with its person. On PostgreSQL one statement (a check-in
-/// at the door runs in its event's lane, where every round trip counts).
+/// at the door runs in its event's lane, where every round trip counts),
+/// which also locks the registration's row as the check-in's change stamp
+/// will: a locked row is read as it is once the lock is held, so a scan that
+/// waited for the event while a cancellation held it sees the registration
+/// cancelled (an unlocked joined row would be read as it was before the wait).
+/// The same ticket scanned at two instances at once: the second waits here for
+/// the first's commit, then finds its check-in.
 fn held_with_person(
     conn: &mut DbConn,
     event_id: &str,
@@ -128,26 +135,33 @@ fn held_with_person(
         let event = events_q::lock_shared(conn, event_id)?;
         return Ok((event, with_person(conn, registration_id)?));
     };
-    type Row = (Event, Option<Registration>, PersonRow);
+    type Row = (Event, Registration, PersonRow);
     let query = events::table
         // (Owned: diesel's join clauses take only `'static` binds.)
-        .left_join(registrations::table.on(registrations::id.eq(registration_id.to_owned())))
+        .inner_join(registrations::table.on(registrations::id.eq(registration_id.to_owned())))
         .left_join(users::table.on(registrations::user_id.eq(users::id.nullable())))
         .filter(events::id.eq(event_id))
         .select((
             Event::as_select(),
-            Option::<Registration>::as_select(),
+            Registration::as_select(),
             (roster::who_columns(), users::birth_year.nullable()),
         ))
         .limit(1);
     let row: Option<Row> = crate::db::lock::for_share_of(query, events::table)
+        .and_no_key_update_of(registrations::table)
         .get_result(pg)
         .optional()?;
-    let (event, registration, person) = row.ok_or(ApiError::from(Code::NotFound))?;
-    Ok((
-        event,
-        registration.map(|registration| WithPerson::of(registration, person)),
-    ))
+    match row {
+        Some((event, registration, person)) => {
+            Ok((event, Some(WithPerson::of(registration, person))))
+        }
+        // No such registration (or event): the event alone, as
+        // `lock_shared` holds it (or its `404`).
+        None => {
+            let event = events_q::lock_shared(conn, event_id)?;
+            Ok((event, with_person(conn, registration_id)?))
+        }
+    }
 }
 
 /// Whether online check-in is open now: from the event's
@@ -160,8 +174,8 @@ pub fn in_window(event: &Event, now: NaiveDateTime) -> bool {
 /// A live scan of a ticket that is already checked in changes nothing, so it is
 /// answered from a read, without queueing for the event's lock: forty repeat
 /// scans at a busy door cost no writes. `None` when the scan must be applied
-/// (or refused) under the lock by [`apply`], which gives the same answer for
-/// a check-in that commits in between.
+/// (or refused) under the lock by [`scan_one`], which gives the same answer
+/// for a check-in that commits in between.
 pub fn repeat_scan(
     conn: &mut DbConn,
     event: &Event,
@@ -385,7 +399,7 @@ pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), Api
 }
 
 /// A check-in message to the organization and the resident (the counts follow
-/// from [`settle`]). The organization's copy of a new check-in names the
+/// from [`settle`], or from [`scan_one`]). The organization's copy of a new check-in names the
 /// attendee, for the other phones at the door (erasing the person blanks it:
 /// `live::personal`).
 fn announce(

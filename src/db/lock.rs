@@ -1,38 +1,69 @@
-//! `FOR SHARE OF <table>`: a row lock on one table of a join, which diesel's
-//! own `for_share` cannot say (it locks every table, and PostgreSQL refuses a
-//! lock on the nullable side of an outer join). PostgreSQL only.
+//! `FOR SHARE OF <table>` (and `FOR NO KEY UPDATE OF <table>`): row locks on
+//! some tables of a join, which diesel's own `for_share` cannot say (it locks
+//! every table, and PostgreSQL refuses a lock on the nullable side of an
+//! outer join). PostgreSQL only.
+//!
+//! A row locked in share or update mode is read as it is once the lock is
+//! held, even when the statement had to wait for it; a row of a table the
+//! statement does not lock is read as it was when the statement began. (Not
+//! so in key-share mode, which no update of a row's other columns conflicts
+//! with: such a row is read as it was, checked on PostgreSQL 15.)
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
-/// `query` followed by `FOR SHARE OF table`.
+/// `query` followed by `FOR SHARE OF share` and, unless `update` is `()`,
+/// `FOR NO KEY UPDATE OF update`.
 #[derive(Debug, Clone, Copy, QueryId)]
-pub struct ForShareOf<Q, T> {
+pub struct Locked<Q, S, K> {
     query: Q,
-    table: T,
+    share: S,
+    update: K,
 }
 
-/// Locks, in share mode, the rows of `table` that `query` (a complete
-/// `SELECT`, its `LIMIT` included) reads, and no other table's.
-pub fn for_share_of<Q, T>(query: Q, table: T) -> ForShareOf<Q, T> {
-    ForShareOf { query, table }
+/// Locks, in share mode, the rows of `share` (a table, or a tuple of
+/// tables) that `query` (a complete `SELECT`, its `LIMIT` included) reads.
+pub fn for_share_of<Q, S>(query: Q, share: S) -> Locked<Q, S, ()> {
+    Locked {
+        query,
+        share,
+        update: (),
+    }
 }
 
-impl<Q: Query, T> Query for ForShareOf<Q, T> {
+impl<Q, S> Locked<Q, S, ()> {
+    /// Also locks the rows of `update` as an `UPDATE` of their non-key
+    /// columns does (for rows the transaction is about to change).
+    pub fn and_no_key_update_of<K>(self, update: K) -> Locked<Q, S, K> {
+        Locked {
+            query: self.query,
+            share: self.share,
+            update,
+        }
+    }
+}
+
+impl<Q: Query, S, K> Query for Locked<Q, S, K> {
     type SqlType = Q::SqlType;
 }
 
-impl<Q, T> QueryFragment<Pg> for ForShareOf<Q, T>
+impl<Q, S, K> QueryFragment<Pg> for Locked<Q, S, K>
 where
     Q: QueryFragment<Pg>,
-    T: QueryFragment<Pg>,
+    S: QueryFragment<Pg>,
+    K: QueryFragment<Pg>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.query.walk_ast(out.reborrow())?;
         out.push_sql(" FOR SHARE OF ");
-        self.table.walk_ast(out.reborrow())
+        self.share.walk_ast(out.reborrow())?;
+        if !self.update.is_noop(out.backend())? {
+            out.push_sql(" FOR NO KEY UPDATE OF ");
+            self.update.walk_ast(out.reborrow())?;
+        }
+        Ok(())
     }
 }
 
-impl<Q, T, C> RunQueryDsl<C> for ForShareOf<Q, T> {}
+impl<Q, S, K, C> RunQueryDsl<C> for Locked<Q, S, K> {}

@@ -1,7 +1,8 @@
 //! Check-ins at two doors racing sign-ups and cancellations of the same event:
 //! check-ins hold the event in share mode and count on a row of their own, so
-//! this is where a count could go stale or a lock order could deadlock. And a
-//! party's check-in, which counts every member.
+//! this is where a count could go stale or a lock order could deadlock. A
+//! scan that waited for a cancellation; a party's check-in, which counts every
+//! member.
 
 use serde_json::{Value, json};
 
@@ -139,6 +140,45 @@ both_databases! {
         // One `event.counts` per admitted scan, none for the repeat.
         let counts: Vec<i64> = event_counts(&app, &event).await.iter().filter_map(|c| c["checked_in"].as_i64()).filter(|n| *n > 0).collect();
         assert_eq!(counts, expected);
+    }
+}
+
+both_databases! {
+    async fn a_scan_that_waited_for_a_cancellation_sees_the_registration_cancelled(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "等一等").await;
+        let starts = chrono::Utc::now() + chrono::Duration::minutes(30);
+        let event = app
+            .published_event(&owner, &org, 10, json!({"starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::hours(2)).to_rfc3339()}))
+            .await;
+        let resident = app.register("孙阿姨").await;
+        let res = app.sign_up(&resident, &event, 1).await;
+        assert_eq!(res.status(), 201);
+        let registration = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+        // The cancellation holds the event (and has marked the registration
+        // cancelled) for a second and a half before it commits; the scan
+        // arrives meanwhile, so it reads while the cancellation is uncommitted
+        // and then waits for the event.
+        let (id, actor) = (registration.clone(), owner.user_id.clone());
+        let cancelling = tokio::spawn({
+            let db = app.db.clone();
+            async move {
+                db.write(move |tx| {
+                    let cancelled = mulin::registrations::seats::cancel(tx, &id, &actor)?;
+                    std::thread::sleep(std::time::Duration::from_millis(1500));
+                    Ok(cancelled.status)
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let scan = app.post(&format!("/events/{event}/checkins"), Some(&owner.access), json!({"registration_id": registration})).await;
+        assert_eq!(cancelling.await.unwrap().unwrap(), "cancelled");
+        assert_problem(scan, 409, "registration_cancelled").await;
+        let attendance: Value = app.get(&format!("/events/{event}/attendance"), Some(&owner.access)).await.json().await.unwrap();
+        assert_eq!(attendance["checked_in"], 0, "{attendance}");
     }
 }
 

@@ -31,7 +31,8 @@ both_databases! {
             .unwrap();
         // The runner claims it within its half-second poll and finds no handler.
         let mut row = None;
-        for _ in 0..100 {
+        let mut claimed = false;
+        for _ in 0..300 {
             let job = id.clone();
             let found = app
                 .db
@@ -46,6 +47,7 @@ both_databases! {
                 })
                 .await
                 .unwrap();
+            claimed |= found.as_ref().is_none_or(|(attempts, ..)| *attempts > mulin::jobs::runner::MAX_ATTEMPTS);
             match found {
                 Some((attempts, ..)) if attempts == mulin::jobs::runner::MAX_ATTEMPTS => {}
                 Some((_, _, None)) => {}
@@ -56,6 +58,7 @@ both_databases! {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        assert!(claimed, "the runner never claimed the job within 30 s");
         let (attempts, run_at, error) = row.expect("the job was kept, not dropped");
         assert_eq!(attempts, mulin::jobs::runner::MAX_ATTEMPTS + 1);
         assert_eq!(error.as_deref(), Some("no handler for from_a_later_version"));
