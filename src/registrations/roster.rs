@@ -260,8 +260,7 @@ pub fn who_of((name, walk_in_name, phone, walk_in_phone, erased): WhoRow) -> Who
     greeting(name, walk_in_name, phone, walk_in_phone, erased.is_some())
 }
 
-/// The `Who` of an account's or a walk-in's fields, for callers that already
-/// hold them.
+/// The `Who` of an account's or a walk-in's fields ([`who_of`]).
 fn greeting(
     name: Option<String>,
     walk_in_name: Option<String>,
