@@ -280,7 +280,9 @@ pub fn sequence(conn: &mut DbConn, instance: &str) -> Result<(Vec<String>, bool)
     // load benchmark, on a server with autovacuum off); an index scan in `id`
     // order stops after the live rows it needs and marks the dead entries it
     // passes, so later rounds skip them. Hence no bitmap scans in this
-    // transaction, set in the same round trip as the lock.
+    // transaction, set in the same round trip as the lock. (The sequencer's
+    // own transaction: `sequence` must never run inside another write's, or
+    // in a batch, where the setting would reach the other writes.)
     diesel::sql_query(
         "SELECT pg_advisory_xact_lock($1), set_config('enable_bitmapscan', 'off', true)",
     )
