@@ -8,8 +8,8 @@
 //! a door ([`scan_one`]) in the statement that writes its check-in (within
 //! that statement PostgreSQL may lock the tally before the registration's
 //! change stamp). A unique index allows one check-in per registration: of two
-//! phones scanning one ticket at once,
-//! the second finds the first's check-in (`already_checked_in`).
+//! phones scanning one ticket at once, the second finds the first's check-in
+//! (`already_checked_in`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -147,10 +147,10 @@ fn held_with_person(
             (roster::who_columns(), users::birth_year.nullable()),
         ))
         .limit(1);
-    let row: Option<Row> = crate::db::lock::for_share_of(query, events::table)
-        .and_no_key_update_of(registrations::table)
-        .get_result(pg)
-        .optional()?;
+    let row: Option<Row> =
+        crate::db::lock::share_and_no_key_update(query, events::table, registrations::table)
+            .get_result(pg)
+            .optional()?;
     match row {
         Some((event, registration, person)) => {
             Ok((event, Some(WithPerson::of(registration, person))))
@@ -399,9 +399,9 @@ pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), Api
 }
 
 /// A check-in message to the organization and the resident (the counts follow
-/// from [`settle`], or from [`scan_one`]). The organization's copy of a new check-in names the
-/// attendee, for the other phones at the door (erasing the person blanks it:
-/// `live::personal`).
+/// from [`settle`], or from [`scan_one`]). The organization's copy of a new
+/// check-in names the attendee, for the other phones at the door (erasing the
+/// person blanks it: `live::personal`).
 fn announce(
     conn: &mut Tx<'_>,
     organization_id: &str,

@@ -1,4 +1,4 @@
-//! `FOR SHARE OF <table>` (and `FOR NO KEY UPDATE OF <table>`): row locks on
+//! `FOR SHARE OF <table> FOR NO KEY UPDATE OF <table>`: row locks on
 //! some tables of a join, which diesel's own `for_share` cannot say (it locks
 //! every table, and PostgreSQL refuses a lock on the nullable side of an
 //! outer join). PostgreSQL only.
@@ -13,57 +13,43 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
-/// `query` followed by `FOR SHARE OF share` and, unless `update` is `()`,
-/// `FOR NO KEY UPDATE OF update`.
+/// `query` followed by `FOR SHARE OF share FOR NO KEY UPDATE OF update`.
 #[derive(Debug, Clone, Copy, QueryId)]
-pub struct Locked<Q, S, K> {
+pub struct Locked<Q, S, U> {
     query: Q,
     share: S,
-    update: K,
+    update: U,
 }
 
 /// Locks, in share mode, the rows of `share` (a table, or a tuple of
-/// tables) that `query` (a complete `SELECT`, its `LIMIT` included) reads.
-pub fn for_share_of<Q, S>(query: Q, share: S) -> Locked<Q, S, ()> {
+/// tables) that `query` (a complete `SELECT`, its `LIMIT` included) reads,
+/// and the rows of `update` as an `UPDATE` of their non-key columns does (for
+/// rows the transaction is about to change).
+pub fn share_and_no_key_update<Q, S, U>(query: Q, share: S, update: U) -> Locked<Q, S, U> {
     Locked {
         query,
         share,
-        update: (),
+        update,
     }
 }
 
-impl<Q, S> Locked<Q, S, ()> {
-    /// Also locks the rows of `update` as an `UPDATE` of their non-key
-    /// columns does (for rows the transaction is about to change).
-    pub fn and_no_key_update_of<K>(self, update: K) -> Locked<Q, S, K> {
-        Locked {
-            query: self.query,
-            share: self.share,
-            update,
-        }
-    }
-}
-
-impl<Q: Query, S, K> Query for Locked<Q, S, K> {
+impl<Q: Query, S, U> Query for Locked<Q, S, U> {
     type SqlType = Q::SqlType;
 }
 
-impl<Q, S, K> QueryFragment<Pg> for Locked<Q, S, K>
+impl<Q, S, U> QueryFragment<Pg> for Locked<Q, S, U>
 where
     Q: QueryFragment<Pg>,
     S: QueryFragment<Pg>,
-    K: QueryFragment<Pg>,
+    U: QueryFragment<Pg>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.query.walk_ast(out.reborrow())?;
         out.push_sql(" FOR SHARE OF ");
         self.share.walk_ast(out.reborrow())?;
-        if !self.update.is_noop(out.backend())? {
-            out.push_sql(" FOR NO KEY UPDATE OF ");
-            self.update.walk_ast(out.reborrow())?;
-        }
-        Ok(())
+        out.push_sql(" FOR NO KEY UPDATE OF ");
+        self.update.walk_ast(out.reborrow())
     }
 }
 
-impl<Q, S, K, C> RunQueryDsl<C> for Locked<Q, S, K> {}
+impl<Q, S, U, C> RunQueryDsl<C> for Locked<Q, S, U> {}
