@@ -251,6 +251,20 @@ impl From<diesel::result::Error> for ApiError {
             | diesel::result::Error::BrokenTransactionManager => {
                 ApiError::Unavailable(format!("database connection lost: {err}"))
             }
+            // PostgreSQL chose this write to break a deadlock (40P01) or a
+            // serialization conflict (40001): it changed nothing, and the same
+            // request sent again is expected to succeed. diesel names only the
+            // second and gives no SQLSTATE, so the first is known by its
+            // message: a server whose `lc_messages` translates it still
+            // answers a deadlock with 500.
+            diesel::result::Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                ApiError::Unavailable(format!("write conflict, retry: {err}"))
+            }
+            diesel::result::Error::DatabaseError(_, ref info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                ApiError::Unavailable(format!("deadlock, retry: {err}"))
+            }
             other => ApiError::Internal(format!("database: {other}")),
         }
     }

@@ -75,3 +75,80 @@ both_databases! {
         assert_eq!(stored, expected, "the failed writes left nothing behind");
     }
 }
+
+both_databases! {
+    async fn a_write_chosen_to_break_a_deadlock_answers_503_and_changes_nothing(kind) {
+        let (_test_db, url) = TestDb::create(&kind);
+        let settings = test_settings(url);
+        let db = tokio::task::spawn_blocking(move || {
+            let db = Db::connect(&settings).expect("connect");
+            let mut conn = db.get().expect("connection");
+            migrations::run_pending(&mut conn).expect("migrations");
+            diesel::sql_query("CREATE TABLE pair (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL)")
+                .execute(&mut *conn)
+                .expect("pair table");
+            diesel::sql_query("INSERT INTO pair (id, touched) VALUES (1, 0), (2, 0)")
+                .execute(&mut *conn)
+                .expect("seed");
+            db
+        })
+        .await
+        .expect("setup");
+
+        // Two writes take the same two rows in opposite orders, the second
+        // one while the first is still between its two updates: on
+        // PostgreSQL they deadlock and the server aborts one of them; SQLite's
+        // one writer runs them one after the other.
+        let write = |first: i32, second: i32, tag: i32| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |tx| {
+                    let touch = |tx: &mut mulin::db::Tx<'_>, id: i32| {
+                        diesel::sql_query(format!(
+                            "UPDATE pair SET touched = touched + {tag} WHERE id = {id}"
+                        ))
+                        .execute(tx.conn())
+                    };
+                    touch(tx, first)?;
+                    std::thread::sleep(std::time::Duration::from_millis(400));
+                    touch(tx, second)?;
+                    Ok(tag)
+                })
+                .await
+            })
+        };
+        let one = write(1, 2, 1);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let two = write(2, 1, 10);
+        let answers = [one.await.expect("task"), two.await.expect("task")];
+
+        let mut committed = 0;
+        let mut broken = 0;
+        for answer in &answers {
+            match answer {
+                Ok(tag) => committed += tag,
+                Err(ApiError::Unavailable(_)) => broken += 1,
+                Err(other) => panic!("a deadlock must answer 503, not {other:?}"),
+            }
+        }
+        match kind {
+            Kind::Postgres(_) => assert_eq!(broken, 1, "PostgreSQL breaks the deadlock by aborting one write"),
+            Kind::Sqlite => assert_eq!(broken, 0, "SQLite's one writer never deadlocks"),
+        }
+
+        #[derive(diesel::QueryableByName)]
+        struct Touched {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            touched: i32,
+        }
+        let rows: Vec<i32> = db
+            .run(|c| {
+                let rows: Vec<Touched> =
+                    diesel::sql_query("SELECT touched FROM pair ORDER BY id").load(c)?;
+                Ok(rows.into_iter().map(|r| r.touched).collect())
+            })
+            .await
+            .expect("read back");
+        assert_eq!(rows, vec![committed, committed], "only the writes answered OK left their mark");
+    }
+}
