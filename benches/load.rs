@@ -15,6 +15,7 @@ use std::time::Instant;
 use chrono::Duration as Span;
 use mulin::app::Application;
 use mulin::auth::tokens::TokenKeys;
+use mulin::checkin::routes::{DoorScan, DoorScans};
 use mulin::checkin::tickets::{TicketClaims, TicketKeys};
 use mulin::config::{Secret, Settings};
 use mulin::db::{self, Db};
@@ -464,9 +465,10 @@ async fn checkin_scenarios(
     println!("{}", bare.line("ceiling: bare actix-web POST, same bytes"));
 
     // The database ceiling: the endpoint's own work — verify the ticket, then
-    // the same `checkin::queries::scan_one` (the event held in share mode, the
-    // scan, the count) in one `Db::write_on` (batched by event on PostgreSQL),
-    // live messages included — at the same concurrency, without
+    // the same `checkin::routes::DoorScans` write (the scans that queue
+    // together read in one statement with the event held in share mode, one
+    // statement per scan, one count) through `Db::write_grouped` (batched by
+    // event), live messages included — at the same concurrency, without
     // HTTP, auth or JSON.
     let (raw_event, raw_registrations) =
         event_with_registrations(db, owner.clone(), users.to_vec()).await;
@@ -484,23 +486,16 @@ async fn checkin_scenarios(
                     return false;
                 };
                 let key = event_id.clone();
-                db.write_on(&key, move |tx| {
-                    let (_, outcome) = mulin::checkin::queries::scan_one(
-                        tx,
-                        &mulin::checkin::queries::Scan {
-                            event_id: &event_id,
-                            registration_id: &claims.sub,
-                            method: "qr",
-                            device_id: Some("door"),
-                            offline: false,
-                            scanned_at: db::now(),
-                            actor: &actor,
-                        },
-                    )?;
-                    Ok(outcome)
-                })
-                .await
-                .is_ok_and(|outcome| outcome.result() == "ok")
+                let scan = DoorScan {
+                    event_id,
+                    registration_id: claims.sub,
+                    method: "qr",
+                    device_id: Some("door".into()),
+                    actor,
+                };
+                db.write_grouped::<DoorScans>(&key, scan)
+                    .await
+                    .is_ok_and(|(outcome, ..)| outcome.result() == "ok")
             })
         })
     })

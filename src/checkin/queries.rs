@@ -4,12 +4,12 @@
 //! (`events::queries::lock_shared`: check-ins at several doors run side by
 //! side, and a cancellation, which locks the row outright, waits for them or
 //! they for it), then the rows the check-in writes, and the event's tally row
-//! last: right before the commit (`record::count_in`), or for the one scan at
-//! a door ([`scan_one`]) in the statement that writes its check-in (within
-//! that statement PostgreSQL may lock the tally before the registration's
-//! change stamp). A unique index allows one check-in per registration: of two
+//! last, right before the commit ([`settle`], `record::count_in`), once for
+//! all the scans of a transaction. A unique index allows one check-in per registration: of two
 //! phones scanning one ticket at once, the second finds the first's check-in
 //! (`already_checked_in`).
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -82,6 +82,7 @@ pub(super) fn of_registration(
 }
 
 /// A registration and the person it names, for the door.
+#[derive(Clone)]
 struct WithPerson {
     registration: Registration,
     who: Who,
@@ -103,42 +104,57 @@ impl WithPerson {
 
 /// A registration with its person, in one read.
 fn with_person(conn: &mut DbConn, registration_id: &str) -> Result<Option<WithPerson>, ApiError> {
+    Ok(with_people(conn, vec![registration_id.to_owned()])?.remove(registration_id))
+}
+
+/// The registrations `ids` with their persons, by id, in one read.
+fn with_people(
+    conn: &mut DbConn,
+    ids: Vec<String>,
+) -> Result<HashMap<String, WithPerson>, ApiError> {
     use crate::db::schema::users;
-    let row: Option<(Registration, PersonRow)> = registrations::table
+    let rows: Vec<(Registration, PersonRow)> = registrations::table
         .left_join(users::table)
-        .filter(registrations::id.eq(registration_id))
+        .filter(registrations::id.eq_any(ids))
         .select((
             Registration::as_select(),
             (roster::who_columns(), users::birth_year.nullable()),
         ))
-        .first(conn)
-        .optional()?;
-    Ok(row.map(|(registration, person)| WithPerson::of(registration, person)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(registration, person)| {
+            (
+                registration.id.clone(),
+                WithPerson::of(registration, person),
+            )
+        })
+        .collect())
 }
 
 /// The event, held in share mode as [`events_q::lock_shared`] holds it, and
-/// the registration with its person. On PostgreSQL one statement (a check-in
-/// at the door runs in its event's lane, where every round trip counts),
-/// which also locks the registration's row as the check-in's change stamp
-/// will: a locked row is read as it is once the lock is held, so a scan that
-/// waited for the event while a cancellation held it sees the registration
-/// cancelled (an unlocked joined row would be read as it was before the wait).
-/// The same ticket scanned at two instances at once: the second waits here for
-/// the first's commit, then finds its check-in.
-fn held_with_person(
+/// the registrations `ids` with their persons, by id. On PostgreSQL one
+/// statement, which also locks the registrations' rows as the check-ins'
+/// change stamps will (in the order of their ids): a locked row is read as it
+/// is once the lock is held, so a scan that waited for the event while a
+/// cancellation held it sees the registration cancelled (an unlocked joined
+/// row would be read as it was before the wait). The same ticket scanned at
+/// two instances at once: the second waits here for the first's commit, then
+/// finds its check-in.
+fn held_with_people(
     conn: &mut DbConn,
     event_id: &str,
-    registration_id: &str,
-) -> Result<(Event, Option<WithPerson>), ApiError> {
+    ids: Vec<String>,
+) -> Result<(Event, HashMap<String, WithPerson>), ApiError> {
     use crate::db::schema::{events, users};
     let DbConn::Pg(pg) = conn else {
         let event = events_q::lock_shared(conn, event_id)?;
-        return Ok((event, with_person(conn, registration_id)?));
+        return Ok((event, with_people(conn, ids)?));
     };
     type Row = (Event, Registration, PersonRow);
     let query = events::table
         // (Owned: diesel's join clauses take only `'static` binds.)
-        .inner_join(registrations::table.on(registrations::id.eq(registration_id.to_owned())))
+        .inner_join(registrations::table.on(registrations::id.eq_any(ids.clone())))
         .left_join(users::table.on(registrations::user_id.eq(users::id.nullable())))
         .filter(events::id.eq(event_id))
         .select((
@@ -146,22 +162,26 @@ fn held_with_person(
             Registration::as_select(),
             (roster::who_columns(), users::birth_year.nullable()),
         ))
-        .limit(1);
-    let row: Option<Row> =
+        .order(registrations::id);
+    let rows: Vec<Row> =
         crate::db::lock::share_and_no_key_update(query, events::table, registrations::table)
-            .get_result(pg)
-            .optional()?;
-    match row {
-        Some((event, registration, person)) => {
-            Ok((event, Some(WithPerson::of(registration, person))))
-        }
-        // No such registration (or event): the event alone, as
-        // `lock_shared` holds it (or its `404`).
-        None => {
-            let event = events_q::lock_shared(conn, event_id)?;
-            Ok((event, with_person(conn, registration_id)?))
-        }
-    }
+            .load(pg)?;
+    let Some(event) = rows.first().map(|(event, ..)| event.clone()) else {
+        // None of the registrations exists (or no such event): the event
+        // alone, as `lock_shared` holds it (or its `404`).
+        let event = events_q::lock_shared(conn, event_id)?;
+        return Ok((event, with_people(conn, ids)?));
+    };
+    let found = rows
+        .into_iter()
+        .map(|(_, registration, person)| {
+            (
+                registration.id.clone(),
+                WithPerson::of(registration, person),
+            )
+        })
+        .collect();
+    Ok((event, found))
 }
 
 /// Whether online check-in is open now: from the event's
@@ -174,7 +194,7 @@ pub fn in_window(event: &Event, now: NaiveDateTime) -> bool {
 /// A live scan of a ticket that is already checked in changes nothing, so it is
 /// answered from a read, without queueing for the event's lock: forty repeat
 /// scans at a busy door cost no writes. `None` when the scan must be applied
-/// (or refused) under the lock by [`scan_one`], which gives the same answer
+/// (or refused) under the lock by [`scan_many`], which gives the same answer
 /// for a check-in that commits in between.
 pub fn repeat_scan(
     conn: &mut DbConn,
@@ -203,35 +223,46 @@ pub fn repeat_scan(
 /// caller counts with [`settle`] once all its scans are applied.
 pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, i32), ApiError> {
     let found = with_person(conn, scan.registration_id)?;
-    let (outcome, people, _) = admit(conn, event, found, scan, false)?;
-    Ok((outcome, people))
+    admit(conn, event, found, scan)
 }
 
-/// One scan at a door, the whole write: holds the event in share mode,
-/// applies the scan, counts the people it admitted and sends the event's
-/// fresh counts. On PostgreSQL, where it runs in the event's lane, that is
-/// two statements (`held_with_person`, `record`). Returns the event as held.
-pub fn scan_one(tx: &mut Tx<'_>, scan: &Scan) -> Result<(Event, Outcome), ApiError> {
-    let (mut event, found) = held_with_person(tx, scan.event_id, scan.registration_id)?;
-    let (outcome, _, counted) = admit(tx, &event, found, scan, true)?;
-    if let Some(count) = counted {
-        event.checked_in_count = count;
-        crate::events::live::changed(tx, &event)?;
+/// The scans at an event's door that queued together, the whole write
+/// (`routes::DoorScans`): holds the event in share mode and reads every
+/// scan's registration with its person in one statement, applies the scans
+/// in order (a ticket scanned twice among them is checked in by the first),
+/// then counts the people they admitted and sends the event's fresh counts
+/// once. On PostgreSQL, where it runs in the event's lane, that is one
+/// statement per scan and two for the lot. Returns the event as counted.
+pub fn scan_many(
+    tx: &mut Tx<'_>,
+    event_id: &str,
+    scans: &[Scan],
+) -> Result<(Event, Vec<Outcome>), ApiError> {
+    let ids = scans.iter().map(|s| s.registration_id.to_owned()).collect();
+    let (mut event, found) = held_with_people(tx, event_id, ids)?;
+    let mut outcomes = Vec::with_capacity(scans.len());
+    let mut people = 0;
+    for scan in scans {
+        let person = found.get(scan.registration_id).cloned();
+        let (outcome, admitted) = admit(tx, &event, person, scan)?;
+        people += admitted;
+        outcomes.push(outcome);
     }
-    Ok((event, outcome))
+    if let Some(count) = settle(tx, &event, people)? {
+        event.checked_in_count = count;
+    }
+    Ok((event, outcomes))
 }
 
-/// [`apply`] on the registration `found`. With `count_now`, the people a
-/// check-in admits are counted in its own statement and the event's new
-/// count is returned; otherwise they are returned for the caller to count.
+/// [`apply`] on the registration `found`: how the scan ended and the people
+/// it admitted, for the caller to count.
 fn admit(
     conn: &mut Tx<'_>,
     event: &Event,
     found: Option<WithPerson>,
     scan: &Scan,
-    count_now: bool,
-) -> Result<(Outcome, i32, Option<i32>), ApiError> {
-    let refused = |code| Ok((Outcome::Refused(code), 0, None));
+) -> Result<(Outcome, i32), ApiError> {
+    let refused = |code| Ok((Outcome::Refused(code), 0));
     let Some(WithPerson {
         registration,
         who,
@@ -299,9 +330,9 @@ fn admit(
             .execute(conn.conn())?;
             audit(conn, &existing, "superseded", scan.actor)?;
             audit(conn, &earlier, "created", scan.actor)?;
-            return Ok((Outcome::Ok(earlier, Box::new(registration), who), 0, None));
+            return Ok((Outcome::Ok(earlier, Box::new(registration), who), 0));
         }
-        return Ok((Outcome::Already(existing), 0, None));
+        return Ok((Outcome::Already(existing), 0));
     }
     if let Some(code) = refusal {
         return refused(code);
@@ -329,16 +360,10 @@ fn admit(
     // Another door's scan of the same ticket may be committing right now: the
     // unique index makes this insert wait for it and then do nothing.
     let people = registration.party_size;
-    let recorded = record(
-        conn.conn(),
-        &checkin,
-        scan.actor,
-        if count_now { people } else { 0 },
-    )?;
-    if !recorded.inserted {
+    if !record(conn.conn(), &checkin, scan.actor)? {
         let first = of_registration(conn, &registration.id)?
             .ok_or_else(|| ApiError::internal("a check-in conflicted with none"))?;
-        return Ok((Outcome::Already(first), 0, None));
+        return Ok((Outcome::Already(first), 0));
     }
     announce(
         conn,
@@ -348,23 +373,21 @@ fn admit(
         Some(&who),
         "checkin.created",
     );
-    let outcome = Outcome::Ok(checkin, Box::new(registration), who);
-    match recorded.checked_in {
-        Some(count) => Ok((outcome, 0, Some(count))),
-        None => Ok((outcome, people, None)),
-    }
+    Ok((Outcome::Ok(checkin, Box::new(registration), who), people))
 }
 
 /// After the scans or undos of one transaction on `event` (held since before
 /// them, so its seats are current): counts the `people` they admitted (or took
 /// away) and sends the event's fresh counts. Nothing when nobody changed.
-pub fn settle(tx: &mut Tx<'_>, event: &Event, people: i32) -> Result<(), ApiError> {
+/// Returns the event's new count when it changed.
+pub fn settle(tx: &mut Tx<'_>, event: &Event, people: i32) -> Result<Option<i32>, ApiError> {
     if people == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let mut event = event.clone();
     event.checked_in_count = count_in(tx, &event.id, people)?;
-    crate::events::live::changed(tx, &event)
+    crate::events::live::changed(tx, &event)?;
+    Ok(Some(event.checked_in_count))
 }
 
 /// Undoes a check-in (a mistaken scan); the audit trail keeps it.
@@ -395,11 +418,11 @@ pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), Api
         None,
         "checkin.undone",
     );
-    settle(conn, &event, -party)
+    settle(conn, &event, -party).map(|_| ())
 }
 
 /// A check-in message to the organization and the resident (the counts follow
-/// from [`settle`], or from [`scan_one`]). The organization's copy of a new
+/// from [`settle`]). The organization's copy of a new
 /// check-in names the attendee, for the other phones at the door (erasing the
 /// person blanks it: `live::personal`).
 fn announce(

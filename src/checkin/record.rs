@@ -1,14 +1,15 @@
-//! Writing a check-in: the check-in row, its registration's change stamp, its
-//! audit row and the event's count (`event_tallies`). A check-in on a busy
-//! event runs in its event's lane on PostgreSQL (`db::hot`), one statement
-//! after another, where every round trip counts: there all of it is one
-//! statement, prepared once per connection. On SQLite, where a statement costs
-//! no round trip, it is three or four.
+//! Writing a check-in: the check-in row, its registration's change stamp and
+//! its audit row; and the event's count (`event_tallies`). The scans at a
+//! busy event's door run in its event's lane on PostgreSQL (`db::hot`), one
+//! statement after another, where every round trip counts: there a check-in
+//! is one statement, prepared once per connection, and the count one more for
+//! all the scans that queued together. On SQLite, where a statement costs no
+//! round trip, a check-in is three.
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::Checkin;
 use crate::db::schema::{checkin_audit, checkins};
@@ -16,37 +17,20 @@ use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::registrations::queries as regs_q;
 
-/// What [`record`] did.
-pub(super) struct Recorded {
-    /// False, with nothing written, when the registration is checked in
-    /// already.
-    pub inserted: bool,
-    /// The event's new count, when the check-in counted its people.
-    pub checked_in: Option<i32>,
-}
-
 /// Inserts a new check-in, stamps its registration as changed (for sync
-/// feeds) and writes its audit row, and adds `people` (unless 0) to the
-/// event's count ([`count_in`]).
-pub(super) fn record(
-    conn: &mut DbConn,
-    c: &Checkin,
-    actor: &str,
-    people: i32,
-) -> Result<Recorded, ApiError> {
+/// feeds) and writes its audit row. False, with nothing written, when the
+/// registration is checked in already. The people it admits are counted by
+/// the caller, once for all the check-ins of its transaction ([`count_in`]).
+pub(super) fn record(conn: &mut DbConn, c: &Checkin, actor: &str) -> Result<bool, ApiError> {
     match conn {
         DbConn::Pg(pg) => {
             let statement = RecordPg {
                 checkin: c,
                 audit_id: uuid::Uuid::new_v4().to_string(),
                 actor,
-                people,
             };
-            let (inserted, checked_in): (i64, Option<i32>) = statement.get_result(pg)?;
-            Ok(Recorded {
-                inserted: inserted == 1,
-                checked_in,
-            })
+            let inserted: i64 = statement.get_result(pg)?;
+            Ok(inserted == 1)
         }
         DbConn::Sqlite(sqlite) => {
             let inserted = diesel::insert_into(checkins::table)
@@ -54,29 +38,18 @@ pub(super) fn record(
                 .on_conflict_do_nothing()
                 .execute(sqlite)?;
             if inserted == 0 {
-                return Ok(Recorded {
-                    inserted: false,
-                    checked_in: None,
-                });
+                return Ok(false);
             }
             regs_q::touch(conn, &c.registration_id)?;
             audit(conn, c, "created", actor)?;
-            let checked_in = match people {
-                0 => None,
-                _ => Some(count_in(conn, &c.event_id, people)?),
-            };
-            Ok(Recorded {
-                inserted: true,
-                checked_in,
-            })
+            Ok(true)
         }
     }
 }
 
-/// PostgreSQL's [`record`] as one statement: the check-in, then, each only if
-/// it went in, its registration's change stamp, its audit row and (if
-/// `people` is not 0) those people added to the event's tally. Answers
-/// `(inserted, checked_in)`.
+/// PostgreSQL's [`record`] as one statement: the check-in, then, only if it
+/// went in, its registration's change stamp and its audit row. Answers how
+/// many check-ins went in (0 or 1).
 ///
 /// A type of its own, not `sql_query`, so that diesel prepares it once per
 /// connection: `sql_query` is parsed and planned at every call, which for
@@ -86,7 +59,6 @@ struct RecordPg<'a> {
     checkin: &'a Checkin,
     audit_id: String,
     actor: &'a str,
-    people: i32,
 }
 
 /// Everything after the values (`v`, bound once each, in order).
@@ -106,14 +78,8 @@ const RECORD_PG: &str = "), \
                                   device_id, method, offline, scanned_at, at) \
        SELECT v.audit_id, i.id, i.registration_id, v.event_id, 'created', v.actor, \
               v.device_id, v.method, v.offline, v.scanned_at, v.created_at \
-       FROM inserted i CROSS JOIN v), \
-     tallied AS ( \
-       INSERT INTO event_tallies (event_id, checked_in) \
-       SELECT v.event_id, v.people FROM inserted CROSS JOIN v WHERE v.people <> 0 \
-       ON CONFLICT (event_id) DO UPDATE \
-       SET checked_in = event_tallies.checked_in + EXCLUDED.checked_in \
-       RETURNING checked_in) \
-     SELECT (SELECT count(*) FROM inserted), (SELECT checked_in FROM tallied)";
+       FROM inserted i CROSS JOIN v) \
+     SELECT count(*) FROM inserted";
 
 impl QueryId for RecordPg<'_> {
     type QueryId = RecordPg<'static>;
@@ -121,7 +87,7 @@ impl QueryId for RecordPg<'_> {
 }
 
 impl Query for RecordPg<'_> {
-    type SqlType = (BigInt, Nullable<Integer>);
+    type SqlType = BigInt;
 }
 
 impl<C> RunQueryDsl<C> for RecordPg<'_> {}
@@ -155,9 +121,7 @@ impl QueryFragment<Pg> for RecordPg<'_> {
         out.push_bind_param::<Text, _>(&self.audit_id)?;
         out.push_sql(" AS audit_id, ");
         out.push_bind_param::<Text, _>(self.actor)?;
-        out.push_sql(" AS actor, ");
-        out.push_bind_param::<Integer, _>(&self.people)?;
-        out.push_sql(" AS people");
+        out.push_sql(" AS actor");
         out.push_sql(RECORD_PG);
         Ok(())
     }

@@ -162,32 +162,14 @@ pub async fn check_in(
         }));
     }
     let key = event_id.clone();
-    let outcome = db
-        .write_on(&key, move |c| {
-            let (event, outcome) = queries::scan_one(
-                c,
-                &Scan {
-                    event_id: &event_id,
-                    registration_id: &registration_id,
-                    method,
-                    device_id: device_id.as_deref(),
-                    offline: false,
-                    scanned_at: db::now(),
-                    actor: &user.id,
-                },
-            )?;
-            let (view, attendee) = match &outcome {
-                Outcome::Ok(_, r, who) => (
-                    Some(view_with(&event, (**r).clone())),
-                    Some(Attendee::from(who.clone())),
-                ),
-                // A refused scan names nobody: no read for it.
-                Outcome::Refused(_) => (None, None),
-                Outcome::Already(_) => (None, attendee(c, &registration_id)?),
-            };
-            Ok((outcome, view, attendee))
-        })
-        .await?;
+    let scan = DoorScan {
+        event_id,
+        registration_id,
+        method,
+        device_id,
+        actor: user.id.clone(),
+    };
+    let outcome = db.write_grouped::<DoorScans>(&key, scan).await?;
     let (outcome, view, attendee) = outcome;
     match outcome {
         Outcome::Ok(checkin, ..) => Ok(HttpResponse::Created().json(CheckinResult {
@@ -203,6 +185,60 @@ pub async fn check_in(
             attendee,
         })),
         Outcome::Refused(code) => Err(code.into()),
+    }
+}
+
+/// One scan at an event's door, as [`DoorScans`] queues it.
+pub struct DoorScan {
+    pub event_id: String,
+    pub registration_id: String,
+    pub method: &'static str,
+    pub device_id: Option<String>,
+    /// The staff member scanning.
+    pub actor: String,
+}
+
+/// The scans at one event's door that queue together, applied in one write
+/// ([`queries::scan_many`]): each is answered with how it ended, the
+/// registration's view for a check-in and who it is for the greeting.
+pub struct DoorScans;
+
+impl db::Grouped for DoorScans {
+    type Item = DoorScan;
+    type Output = (Outcome, Option<RegistrationView>, Option<Attendee>);
+
+    fn write(c: &mut db::Tx<'_>, items: &[DoorScan]) -> Result<Vec<Self::Output>, ApiError> {
+        let Some(first) = items.first() else {
+            return Ok(Vec::new());
+        };
+        let now = db::now();
+        let scans: Vec<Scan> = items
+            .iter()
+            .map(|s| Scan {
+                event_id: &s.event_id,
+                registration_id: &s.registration_id,
+                method: s.method,
+                device_id: s.device_id.as_deref(),
+                offline: false,
+                scanned_at: now,
+                actor: &s.actor,
+            })
+            .collect();
+        let (event, outcomes) = queries::scan_many(c, &first.event_id, &scans)?;
+        let mut answers = Vec::with_capacity(outcomes.len());
+        for (outcome, item) in outcomes.into_iter().zip(items) {
+            let (view, attendee) = match &outcome {
+                Outcome::Ok(_, r, who) => (
+                    Some(view_with(&event, (**r).clone())),
+                    Some(Attendee::from(who.clone())),
+                ),
+                // A refused scan names nobody: no read for it.
+                Outcome::Refused(_) => (None, None),
+                Outcome::Already(_) => (None, attendee(c, &item.registration_id)?),
+            };
+            answers.push((outcome, view, attendee));
+        }
+        Ok(answers)
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Db;
-use super::batch::{self, MAX_BATCH, Work};
+use super::batch::{self, Grouped, MAX_BATCH, Work};
 use super::tx::Tx;
 use crate::error::ApiError;
 
@@ -47,7 +47,26 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError> + Send + 'static,
 {
-    let (mut job, answer) = batch::work(f);
+    let (job, answer) = batch::work(f);
+    queue(db, key, job, answer).await
+}
+
+/// [`write_on`] for a write of a [`Grouped`] kind.
+pub(super) async fn write_grouped<G: Grouped>(
+    db: &Db,
+    key: &str,
+    item: G::Item,
+) -> Result<G::Output, ApiError> {
+    let (job, answer) = batch::grouped::<G>(key, item);
+    queue(db, key, job, answer).await
+}
+
+async fn queue<T>(
+    db: &Db,
+    key: &str,
+    mut job: Box<dyn Work>,
+    answer: batch::Answer<T>,
+) -> Result<T, ApiError> {
     loop {
         let lane = db
             .lanes

@@ -24,6 +24,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::config::Settings;
 use crate::error::ApiError;
+pub use batch::Grouped;
 pub use clock::now;
 pub use tx::{Follower, Message, Numbered, Outbox, Tx};
 use writer::{Priority, Writer};
@@ -320,13 +321,7 @@ impl Db {
     {
         let _serving = Serving::enter(self);
         if let Some(writer) = &self.writer {
-            // A lane's writes are background work: they yield to requests'.
-            let priority = if self.counted {
-                Priority::Request
-            } else {
-                Priority::Background
-            };
-            return writer.write(priority, f).await;
+            return writer.write(self.priority(), f).await;
         }
         let outbox = self.outbox.clone();
         let followers = self.followers.clone();
@@ -355,6 +350,32 @@ impl Db {
         }
         let _serving = Serving::enter(self);
         hot::write_on(self, key, f).await
+    }
+
+    /// [`Db::write_on`] for one item of a [`Grouped`] kind of write: the
+    /// items of such writes on `key` that queue together (on SQLite in the
+    /// writer's batch, on PostgreSQL in the key's lane) are written by one
+    /// call of [`Grouped::write`]. The answer is this item's output.
+    pub async fn write_grouped<G: Grouped>(
+        &self,
+        key: &str,
+        item: G::Item,
+    ) -> Result<G::Output, ApiError> {
+        let _serving = Serving::enter(self);
+        match &self.writer {
+            Some(writer) => writer.write_grouped::<G>(self.priority(), key, item).await,
+            None => hot::write_grouped::<G>(self, key, item).await,
+        }
+    }
+
+    /// Where this handle's writes queue in SQLite's writer: a lane's writes
+    /// are background work, and yield to requests'.
+    fn priority(&self) -> Priority {
+        if self.counted {
+            Priority::Request
+        } else {
+            Priority::Background
+        }
     }
 
     /// Waits (at most [`NUMBERING_WAIT`]) until committed messages are

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::batch::{self, MAX_BATCH, Work};
+use super::batch::{self, Grouped, MAX_BATCH, Work};
 use super::tx::{self, Follower, Outbox, Tx};
 use super::{DbConn, Manager};
 use crate::error::ApiError;
@@ -84,6 +84,26 @@ impl Writer {
         F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError> + Send + 'static,
     {
         let (work, answer) = batch::work(f);
+        self.queue(priority, work, answer).await
+    }
+
+    /// Queues a write of a [`Grouped`] kind on `key`.
+    pub async fn write_grouped<G: Grouped>(
+        &self,
+        priority: Priority,
+        key: &str,
+        item: G::Item,
+    ) -> Result<G::Output, ApiError> {
+        let (work, answer) = batch::grouped::<G>(key, item);
+        self.queue(priority, work, answer).await
+    }
+
+    async fn queue<T>(
+        &self,
+        priority: Priority,
+        work: Box<dyn Work>,
+        answer: batch::Answer<T>,
+    ) -> Result<T, ApiError> {
         let queued = Queued { work, priority };
         self.queue
             .send(queued)

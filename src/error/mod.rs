@@ -123,7 +123,7 @@ pub struct ProblemField {
     pub message: String,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
     /// A refusal fully described by its code.
     #[error("{}", .0.as_str())]

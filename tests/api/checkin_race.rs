@@ -182,6 +182,78 @@ both_databases! {
     }
 }
 
+both_databases! {
+    async fn scans_that_queued_together_are_answered_each_as_if_alone_and_counted_once(kind) {
+        use mulin::checkin::routes::{DoorScan, DoorScans};
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "一起扫").await;
+        let starts = chrono::Utc::now() + chrono::Duration::minutes(30);
+        let soon = json!({"max_party_size": 2, "starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::hours(2)).to_rfc3339()});
+        let event = app.published_event(&owner, &org, 10, soon.clone()).await;
+        let other = app.published_event(&owner, &org, 10, soon).await;
+        let people: [Session; 4] = app.residents(4).await.try_into().unwrap();
+        let mut ids = Vec::new();
+        for (who, on, party) in [(&people[0], &event, 1), (&people[1], &event, 1), (&people[2], &event, 2), (&people[3], &other, 1)] {
+            let res = app.sign_up(who, on, party).await;
+            assert_eq!(res.status(), 201);
+            ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        }
+        let res = app.post(&format!("/registrations/{}/cancel", ids[1]), Some(&people[1].access), json!({})).await;
+        assert_eq!(res.status(), 200);
+        let unknown = uuid::Uuid::new_v4().to_string();
+
+        // One write over six scans, as a lane hands over the scans that queued
+        // together: a check-in, a cancelled registration, the first ticket
+        // again, a party of two, a ticket that does not exist, another
+        // event's ticket.
+        let order = [&ids[0], &ids[1], &ids[0], &ids[2], &unknown, &ids[3]];
+        let items: Vec<DoorScan> = order
+            .iter()
+            .map(|id| DoorScan {
+                event_id: event.clone(),
+                registration_id: (*id).clone(),
+                method: "manual",
+                device_id: Some("door".into()),
+                actor: owner.user_id.clone(),
+            })
+            .collect();
+        let answers = app
+            .db
+            .write(move |tx| {
+                let answers = <DoorScans as mulin::db::Grouped>::write(tx, &items)?;
+                Ok(answers
+                    .into_iter()
+                    .map(|(outcome, view, attendee)| {
+                        let checkin = outcome.checkin_id().map(str::to_owned);
+                        (outcome.result(), checkin, view.is_some(), attendee.map(|a| a.display_name))
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .expect("the group's write");
+        let results: Vec<&str> = answers.iter().map(|a| a.0).collect();
+        assert_eq!(
+            results,
+            ["ok", "registration_cancelled", "already_checked_in", "ok", "not_found", "wrong_event"]
+        );
+        assert!(answers[0].1.is_some() && answers[0].1 == answers[2].1, "the repeat names the first check-in: {answers:?}");
+        assert!(answers[0].2 && answers[3].2, "a check-in comes with its registration");
+        assert!(answers[0].3.is_some() && answers[2].3 == answers[0].3, "the repeat names the same person");
+        assert!(answers[1].3.is_none() && answers[4].3.is_none(), "a refusal names nobody");
+
+        let attendance: Value = app.get(&format!("/events/{event}/attendance"), Some(&owner.access)).await.json().await.unwrap();
+        assert_eq!(attendance["checked_in"], 3, "one plus a party of two: {attendance}");
+        let shown: Value = app.get(&format!("/events/{event}"), None).await.json().await.unwrap();
+        assert_eq!(shown["checked_in_count"], 3);
+        // The group's counts are sent once, after its last scan.
+        let counts: Vec<i64> = event_counts(&app, &event).await.iter().filter_map(|c| c["checked_in"].as_i64()).filter(|n| *n > 0).collect();
+        assert_eq!(counts, [3]);
+        let roster = app.roster(&owner, &other).await;
+        assert!(roster.iter().all(|r| r["checked_in_at"].is_null()), "the other event's ticket was not used: {roster:?}");
+    }
+}
+
 /// Every `event.counts` of the event's topic so far, in order (replayed).
 async fn event_counts(app: &TestApp, event: &str) -> Vec<Value> {
     use crate::live::{connect, next, subscribe};
