@@ -491,6 +491,7 @@ async fn checkin_scenarios(
                     registration_id: claims.sub,
                     method: "qr",
                     device_id: Some("door".into()),
+                    scanned_at: db::now(),
                     actor,
                 };
                 db.write_grouped::<DoorScans>(&key, scan)

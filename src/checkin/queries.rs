@@ -3,10 +3,12 @@
 //! Locks, always in this order: the event's row, in share mode
 //! (`events::queries::lock_shared`: check-ins at several doors run side by
 //! side, and a cancellation, which locks the row outright, waits for them or
-//! they for it), then the rows the check-in writes, and the event's tally row
-//! last, right before the commit ([`settle`], `record::count_in`), once for
-//! all the scans of a transaction. A unique index allows one check-in per registration: of two
-//! phones scanning one ticket at once, the second finds the first's check-in
+//! they for it), then the registrations and the rows the check-ins write,
+//! and the event's tally row last ([`settle`], `record::count_in`), once for
+//! all the scans of one write (a group of door scans, an upload). An undo
+//! stamps the registration before it deletes the check-in, in that order too.
+//! A unique index allows one check-in per registration: of two phones
+//! scanning one ticket at once, the second finds the first's check-in
 //! (`already_checked_in`).
 
 use std::collections::HashMap;
@@ -232,7 +234,9 @@ pub fn apply(conn: &mut Tx<'_>, event: &Event, scan: &Scan) -> Result<(Outcome, 
 /// in order (a ticket scanned twice among them is checked in by the first),
 /// then counts the people they admitted and sends the event's fresh counts
 /// once. On PostgreSQL, where it runs in the event's lane, that is one
-/// statement per scan and two for the lot. Returns the event as counted.
+/// statement per scan admitted, and for the lot one read before and the
+/// count after (a repeat or a refusal reads a little more). Returns the event
+/// as counted.
 pub fn scan_many(
     tx: &mut Tx<'_>,
     event_id: &str,
@@ -396,20 +400,21 @@ pub fn undo(conn: &mut Tx<'_>, checkin: &Checkin, actor: &str) -> Result<(), Api
     let Some(current) = find(conn, &checkin.id)? else {
         return Ok(());
     };
-    let party: i32 = registrations::table
+    // The registration's stamp before the delete, as a scan locks the
+    // registration before it inserts: the other way round, an undo and a
+    // re-scan of the same ticket deadlock (the scan's insert waits for the
+    // undo's delete on the unique index, the undo's stamp for the scan's lock).
+    regs_q::touch(conn, &current.registration_id)?;
+    let (party, user): (i32, Option<String>) = registrations::table
         .find(&current.registration_id)
-        .select(registrations::party_size)
+        .select((registrations::party_size, registrations::user_id))
         .first(conn.conn())?;
-    // Two undos of one check-in at once: the second deletes nothing.
+    // Two undos of one check-in at once: the second deletes nothing (its
+    // stamp stays, which only makes a sync feed send the registration again).
     if diesel::delete(checkins::table.find(&current.id)).execute(conn.conn())? == 0 {
         return Ok(());
     }
-    regs_q::touch(conn, &current.registration_id)?;
     audit(conn, &current, "undone", actor)?;
-    let user: Option<String> = registrations::table
-        .find(&current.registration_id)
-        .select(registrations::user_id)
-        .first(conn.conn())?;
     announce(
         conn,
         &event.organization_id,

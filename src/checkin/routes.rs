@@ -167,6 +167,7 @@ pub async fn check_in(
         registration_id,
         method,
         device_id,
+        scanned_at: db::now(),
         actor: user.id.clone(),
     };
     let outcome = db.write_grouped::<DoorScans>(&key, scan).await?;
@@ -194,6 +195,8 @@ pub struct DoorScan {
     pub registration_id: String,
     pub method: &'static str,
     pub device_id: Option<String>,
+    /// When the scan reached the service.
+    pub scanned_at: chrono::NaiveDateTime,
     /// The staff member scanning.
     pub actor: String,
 }
@@ -211,7 +214,12 @@ impl db::Grouped for DoorScans {
         let Some(first) = items.first() else {
             return Ok(Vec::new());
         };
-        let now = db::now();
+        // Queued with their event's id as the key, so one group is one event.
+        if items.iter().any(|s| s.event_id != first.event_id) {
+            return Err(ApiError::internal(
+                "door scans of several events in one group",
+            ));
+        }
         let scans: Vec<Scan> = items
             .iter()
             .map(|s| Scan {
@@ -220,7 +228,7 @@ impl db::Grouped for DoorScans {
                 method: s.method,
                 device_id: s.device_id.as_deref(),
                 offline: false,
-                scanned_at: now,
+                scanned_at: s.scanned_at,
                 actor: &s.actor,
             })
             .collect();

@@ -1,6 +1,7 @@
 //! Group commit: several writes in one transaction, each inside its own
 //! savepoint. A write that fails is rolled back to its savepoint and answers
-//! its own error; the others are unaffected. Every caller hears back only
+//! its own error; the others are unaffected (the items of a [`Grouped`]
+//! write share its savepoint, and its error). Every caller hears back only
 //! after the shared `COMMIT`, so an answered write is a durable write. Used by
 //! SQLite's one writer (`writer`) and by PostgreSQL's writes on a hot row
 //! (`hot`). Writes of one [`Grouped`] kind on one key that queue one after

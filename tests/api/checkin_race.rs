@@ -215,6 +215,7 @@ both_databases! {
                 registration_id: (*id).clone(),
                 method: "manual",
                 device_id: Some("door".into()),
+                scanned_at: mulin::db::now(),
                 actor: owner.user_id.clone(),
             })
             .collect();
