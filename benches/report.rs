@@ -31,7 +31,7 @@ use mulin::feedback::{Feedback, queries as feedback};
 use mulin::organizations::{Organization, VERIFIED, queries as orgs};
 use mulin::projects::input::IndicatorFields;
 use mulin::projects::{Buyer, CONTRACTED, Project, queries as projects, report};
-use mulin::registrations::{CONFIRMED, Registration, queries as registrations};
+use mulin::registrations::{CONFIRMED, Registration, seats};
 
 const SECRET: &str = "benchmark-secret-that-is-long-enough-0123456789";
 
@@ -221,8 +221,7 @@ async fn seed(
                         .is_sensitive()
                         .then_some(event.starts_at - Span::days(1)),
                 };
-                registrations::insert(c, &r)?;
-                events::claim_seats(c, &event_id, 1)?;
+                seats::confirmed_before(c, &r)?;
                 apply(
                     c,
                     &event,

@@ -19,7 +19,7 @@ use crate::projects::input::IndicatorFields;
 use crate::projects::{
     Bid, BidScore, Buyer, CONTRACTED, Expense, LIVE_BID, Project, queries as projects,
 };
-use crate::registrations::{CONFIRMED, Registration, queries as registrations};
+use crate::registrations::{CONFIRMED, Registration, seats};
 
 #[expect(
     clippy::too_many_arguments,
@@ -257,8 +257,7 @@ pub fn seed(
                 consent_version: consent.map(str::to_owned),
                 consented_at: consent.map(|_| event.starts_at - Duration::days(2)),
             };
-            registrations::insert(c, &registration)?;
-            events::claim_seats(c, &event.id, party)?;
+            seats::confirmed_before(c, &registration)?;
             // Most come; the staff phone was offline in the hall.
             if n % 7 == 6 {
                 continue;

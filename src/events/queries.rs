@@ -224,14 +224,6 @@ pub fn leave_waitlist(conn: &mut DbConn, id: &str, seats: i32) -> Result<(), Api
     Ok(())
 }
 
-pub fn set_capacity(conn: &mut DbConn, id: &str, capacity: i32) -> Result<bool, ApiError> {
-    let changed = diesel::update(events::table.find(id))
-        .filter(events::confirmed_seats.le(capacity))
-        .set(events::capacity.eq(capacity))
-        .execute(conn)?;
-    Ok(changed == 1)
-}
-
 /// Empties the counters of a cancelled event.
 pub fn clear_counts(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
     diesel::update(events::table.find(id))

@@ -57,7 +57,7 @@ pub fn holders(
 
 /// Stores a new registration; a second active one of the same resident for
 /// the same event is refused by a unique index (`already_registered`).
-pub fn insert(conn: &mut DbConn, r: &Registration) -> Result<(), ApiError> {
+pub(super) fn insert(conn: &mut DbConn, r: &Registration) -> Result<(), ApiError> {
     diesel::insert_into(registrations::table)
         .values(r)
         .execute(conn)
@@ -72,7 +72,11 @@ pub fn insert(conn: &mut DbConn, r: &Registration) -> Result<(), ApiError> {
 }
 
 /// Stores a walk-in's registration with the name and phone given at the door.
-pub fn insert_walk_in(conn: &mut DbConn, r: &Registration, w: &WalkIn) -> Result<(), ApiError> {
+pub(super) fn insert_walk_in(
+    conn: &mut DbConn,
+    r: &Registration,
+    w: &WalkIn,
+) -> Result<(), ApiError> {
     diesel::insert_into(registrations::table)
         .values((
             r,
@@ -85,7 +89,7 @@ pub fn insert_walk_in(conn: &mut DbConn, r: &Registration, w: &WalkIn) -> Result
     Ok(())
 }
 
-pub fn mark_cancelled(
+pub(super) fn mark_cancelled(
     conn: &mut DbConn,
     id: &str,
     actor_id: &str,
@@ -102,7 +106,11 @@ pub fn mark_cancelled(
     Ok(())
 }
 
-pub fn mark_promoted(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+pub(super) fn mark_promoted(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
     diesel::update(registrations::table.find(id))
         .set((
             registrations::status.eq(CONFIRMED),
@@ -134,7 +142,7 @@ pub fn announce(tx: &mut Tx<'_>, org_id: &str, r: &Registration, kind: &str) {
 
 /// Cancels every active registration of an event (seats: see
 /// `seats::event_cancelled`); returns the residents who were registered.
-pub fn cancel_all(
+pub(super) fn cancel_all(
     conn: &mut DbConn,
     event_id: &str,
     actor_id: &str,
