@@ -301,6 +301,16 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
         let _serving = Serving::enter(self);
+        self.blocking(f).await
+    }
+
+    /// `f` on a pooled connection on the blocking pool, not counted in
+    /// [`Db::serving`] (its caller counts itself once).
+    async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
         let db = self.clone();
         actix_web::web::block(move || {
             let mut conn = db.get()?;
@@ -326,7 +336,7 @@ impl Db {
         let outbox = self.outbox.clone();
         let followers = self.followers.clone();
         let (value, messages) = self
-            .run(move |conn| {
+            .blocking(move |conn| {
                 let followers = followers.get().map_or(&[][..], Vec::as_slice);
                 tx::run(conn, outbox.get().map(|o| o.as_ref()), followers, f)
             })
