@@ -442,13 +442,7 @@ pub async fn undo(
     db.write(move |c| {
         let checkin = queries::find(c, &id)?.ok_or(ApiError::from(Code::NotFound))?;
         // A check-in is the organization's business: outsiders get `404`.
-        let access = event_access::load(c, &checkin.event_id, Some(&user), Need::See, false)?;
-        if !user.is_admin && access.role.is_none() {
-            return Err(Code::NotFound.into());
-        }
-        if !access.manages(&user) {
-            return Err(Code::Forbidden.into());
-        }
+        event_access::load_inside(c, &checkin.event_id, &user, Need::Manager)?;
         queries::undo(c, &checkin, &user.id)
     })
     .await?;

@@ -38,6 +38,20 @@ impl EventAccess {
     pub fn manages(&self, user: &CurrentUser) -> bool {
         user.is_admin || self.role.is_some_and(Role::manages)
     }
+
+    /// Members of the organization and platform admins.
+    fn insider(&self, user: Option<&CurrentUser>) -> bool {
+        user.is_some_and(|u| u.is_admin) || self.role.is_some()
+    }
+
+    /// Whether `user` may do what `need` asks, once the event is visible.
+    fn allows(&self, user: Option<&CurrentUser>, need: Need) -> bool {
+        match need {
+            Need::See => true,
+            Need::Staff => self.insider(user),
+            Need::Manager => user.is_some_and(|u| self.manages(u)),
+        }
+    }
 }
 
 /// Loads event `id` for `user` wanting `need`; with `lock`, the event's row is
@@ -64,25 +78,38 @@ pub fn load(
     } else {
         unlocked(conn, id, user)?
     };
-    let admin = user.is_some_and(|u| u.is_admin);
-    let insider = admin || role.is_some();
-    let public = event.status != DRAFT && organization.status == VERIFIED;
-    if !public && !insider {
-        return Err(Code::NotFound.into());
-    }
-    let allowed = match need {
-        Need::See => true,
-        Need::Staff => insider,
-        Need::Manager => admin || role.is_some_and(Role::manages),
-    };
-    if !allowed {
-        return Err(Code::Forbidden.into());
-    }
-    Ok(EventAccess {
+    let access = EventAccess {
         event,
         organization,
         role,
-    })
+    };
+    let public = access.event.status != DRAFT && access.organization.status == VERIFIED;
+    if !public && !access.insider(user) {
+        return Err(Code::NotFound.into());
+    }
+    if !access.allows(user, need) {
+        return Err(Code::Forbidden.into());
+    }
+    Ok(access)
+}
+
+/// [`load`] for what lies inside an event and is its organization's business
+/// alone (a registration, a check-in): outsiders get `404` even when the
+/// event itself is public; insiders without the role `need` asks get `403`.
+pub fn load_inside(
+    conn: &mut DbConn,
+    id: &str,
+    user: &CurrentUser,
+    need: Need,
+) -> Result<EventAccess, ApiError> {
+    let access = load(conn, id, Some(user), Need::See, false)?;
+    if !access.insider(Some(user)) {
+        return Err(Code::NotFound.into());
+    }
+    if !access.allows(Some(user), need) {
+        return Err(Code::Forbidden.into());
+    }
+    Ok(access)
 }
 
 /// The event, its organization and the caller's role in it, in one read.

@@ -21,12 +21,6 @@ pub fn load(
     if r.user_id.as_deref() == Some(user.id.as_str()) {
         return Ok(r);
     }
-    let access = event_access::load(c, &r.event_id, Some(user), Need::See, false)?;
-    if !user.is_admin && access.role.is_none() {
-        return Err(Code::NotFound.into());
-    }
-    if need == Need::Manager && !access.manages(user) {
-        return Err(Code::Forbidden.into());
-    }
+    event_access::load_inside(c, &r.event_id, user, need)?;
     Ok(r)
 }
