@@ -434,6 +434,99 @@ both_databases! {
 }
 
 both_databases! {
+    /// Messages of one topic committed concurrently (sign-ups, a waitlist,
+    /// cancellations and the promotions they cause): a client that drops in
+    /// the middle and resumes with `since` has seen every message exactly
+    /// once, numbered without a gap, one `registration.created` per
+    /// acknowledged sign-up, and each promotion after a cancellation.
+    async fn a_client_dropped_during_a_burst_of_writes_resumes_with_every_message_once_in_order(kind) {
+        let app = TestApp::spawn(kind).await;
+        let admin = app.admin().await;
+        let (org, owner) = app.verified_org(&admin, "续传").await;
+        let event = app.published_event(&owner, &org, 60, json!({"waitlist_enabled": true})).await;
+        let residents = app.seeded_residents(120).await;
+        let topic = format!("org:{org}");
+        let mut socket = connect(&app, Some(&owner.access)).await;
+        let start = subscribe(&mut socket, &topic, None).await["seq"].as_i64().unwrap();
+
+        // The first half of the residents sign up all at once; each confirmed
+        // one then cancels while the second half signs up.
+        let first: Vec<Value> = futures_util::future::join_all(residents[..60].iter().map(|r| async {
+            let res = app.sign_up(r, &event, 1).await;
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()
+        }))
+        .await;
+        let app = &app;
+        let cancels = futures_util::future::join_all(first.iter().take(30).zip(&residents).map(|(r, who)| {
+            let path = format!("/registrations/{}/cancel", r["id"].as_str().unwrap());
+            async move { app.post(&path, Some(&who.access), json!({})).await.status() }
+        }));
+        let second = futures_util::future::join_all(residents[60..].iter().map(|r| async {
+            let res = app.sign_up(r, &event, 1).await;
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()
+        }));
+        // Read live while the writes commit, then drop the socket half-way.
+        let reading = async {
+            let mut seen = Vec::new();
+            while seen.len() < 50 {
+                seen.push(next(&mut socket).await);
+            }
+            seen
+        };
+        let (cancelled, second, mut seen) = tokio::join!(cancels, second, reading);
+        drop(socket);
+        assert!(cancelled.iter().all(|s| *s == 200), "{cancelled:?}");
+
+        // Resume after the last message seen, once every write was answered.
+        let last = seen.last().unwrap()["seq"].as_i64().unwrap();
+        let mut socket = connect(app, Some(&owner.access)).await;
+        let resumed = subscribe(&mut socket, &topic, Some(last)).await;
+        assert_eq!(resumed["op"], "subscribed", "{resumed}");
+        let head = resumed["seq"].as_i64().unwrap();
+        for _ in last..head {
+            seen.push(next(&mut socket).await);
+        }
+        send(&mut socket, json!({"op": "ping"})).await;
+        assert_eq!(next(&mut socket).await["op"], "pong", "nothing after the head");
+
+        let seqs: Vec<i64> = seen.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (start + 1..=head).collect::<Vec<_>>(), "every message once, in order");
+        let of_kind = |kind: &str| -> Vec<String> {
+            let mut ids: Vec<String> = seen
+                .iter()
+                .filter(|m| m["type"] == kind)
+                .map(|m| m["data"]["registration_id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let mut acknowledged: Vec<String> = first.iter().chain(&second).map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+        acknowledged.sort();
+        assert_eq!(of_kind("registration.created"), acknowledged, "one created per acknowledged sign-up");
+        assert_eq!(of_kind("registration.cancelled").len(), 30);
+        // A seat freed before anyone waited goes to the next sign-up instead.
+        let promoted = of_kind("registration.promoted");
+        assert!(promoted.len() <= 30, "{}", promoted.len());
+        // Cause before effect: the n-th promotion follows at least n cancellations.
+        let mut cancellations = 0;
+        for m in &seen {
+            match m["type"].as_str() {
+                Some("registration.cancelled") => cancellations += 1,
+                Some("registration.promoted") => {
+                    assert!(cancellations > 0, "a promotion before any cancellation");
+                    cancellations -= 1;
+                }
+                _ => {}
+            }
+        }
+        let e = app.event(&event).await;
+        assert_eq!((e["confirmed_count"].as_i64(), e["waitlist_count"].as_i64()), (Some(60), Some(30)));
+    }
+}
+
+both_databases! {
     async fn one_transaction_may_record_thousands_of_messages(kind) {
         // A cancelled event tells every registered resident: one transaction,
         // thousands of messages, stored and numbered in order.
