@@ -43,6 +43,7 @@ pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
         &counts(event),
     );
     if let Some(centre_id) = &event.centre_id
+        && may_be_today(event.starts_at)
         && board_day(tx, centre_id, event.starts_at)?.1
     {
         publish(
@@ -53,6 +54,13 @@ pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
         );
     }
     Ok(())
+}
+
+/// Whether `at` can fall on today's date in some time zone: two instants on
+/// one local date are less than a day apart. Most sign-ups are for later
+/// days, and skip reading the centre's time zone.
+fn may_be_today(at: chrono::NaiveDateTime) -> bool {
+    (at - db::now()).abs() < chrono::Duration::days(1)
 }
 
 /// The local day of `at` at the centre, and whether it is today there.
@@ -119,5 +127,21 @@ impl TopicPolicy for EventTopic {
             },
         )?;
         Ok(counts(&access.event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_instant_within_a_day_of_now_may_be_today_somewhere() {
+        let now = db::now();
+        let hours = chrono::Duration::hours;
+        assert!(may_be_today(now));
+        assert!(may_be_today(now + hours(23)));
+        assert!(may_be_today(now - hours(23)));
+        assert!(!may_be_today(now + hours(25)));
+        assert!(!may_be_today(now - hours(25)));
     }
 }
