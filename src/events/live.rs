@@ -43,7 +43,7 @@ pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
         &counts(event),
     );
     if let Some(centre_id) = &event.centre_id
-        && may_be_today(event.starts_at)
+        && may_be_today(event.starts_at, db::now())
         && board_day(tx, centre_id, event.starts_at)?.1
     {
         publish(
@@ -56,11 +56,13 @@ pub fn changed(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Whether `at` can fall on today's date in some time zone: two instants on
-/// one local date are less than a day apart. Most sign-ups are for later
-/// days, and skip reading the centre's time zone.
-fn may_be_today(at: chrono::NaiveDateTime) -> bool {
-    (at - db::now()).abs() < chrono::Duration::days(1)
+/// Whether `at` can fall on the same local date as `now` in some time zone.
+/// A local date lasts 24 hours, or up to 26 on the day a zone's clocks go
+/// back (Antarctica/Troll moves them two hours), so two instants on one date
+/// are less than two days apart. Most sign-ups are for later days, and skip
+/// reading the centre's time zone.
+fn may_be_today(at: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> bool {
+    (at - now).abs() < chrono::Duration::days(2)
 }
 
 /// The local day of `at` at the centre, and whether it is today there.
@@ -132,16 +134,43 @@ impl TopicPolicy for EventTopic {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+
+    use super::may_be_today;
+
+    fn utc(local: NaiveDateTime, tz: chrono_tz::Tz) -> NaiveDateTime {
+        tz.from_local_datetime(&local).unwrap().naive_utc()
+    }
 
     #[test]
-    fn only_an_instant_within_a_day_of_now_may_be_today_somewhere() {
-        let now = db::now();
-        let hours = chrono::Duration::hours;
-        assert!(may_be_today(now));
-        assert!(may_be_today(now + hours(23)));
-        assert!(may_be_today(now - hours(23)));
-        assert!(!may_be_today(now + hours(25)));
-        assert!(!may_be_today(now - hours(25)));
+    fn two_instants_on_one_local_date_are_never_told_apart_by_the_bound() {
+        // The longest local dates: clocks going back an hour (London) and
+        // two hours (Troll). Just after midnight and just before the next one.
+        for (tz, day) in [
+            (
+                chrono_tz::Europe::London,
+                NaiveDate::from_ymd_opt(2026, 10, 25),
+            ),
+            (
+                chrono_tz::Antarctica::Troll,
+                NaiveDate::from_ymd_opt(2026, 10, 25),
+            ),
+            (
+                chrono_tz::Asia::Shanghai,
+                NaiveDate::from_ymd_opt(2026, 12, 7),
+            ),
+        ] {
+            let day = day.unwrap();
+            let early = utc(day.and_hms_opt(0, 0, 1).unwrap(), tz);
+            let late = utc(day.and_hms_opt(23, 59, 59).unwrap(), tz);
+            assert!(may_be_today(early, late), "{tz}");
+            assert!(may_be_today(late, early), "{tz}");
+        }
+        let now = NaiveDate::from_ymd_opt(2026, 12, 7)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        assert!(!may_be_today(now + chrono::Duration::hours(49), now));
+        assert!(!may_be_today(now - chrono::Duration::hours(49), now));
     }
 }
