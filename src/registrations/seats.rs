@@ -269,7 +269,8 @@ pub fn event_cancelled(
 /// A confirmed registration made in the past, as sample data (`demo`) lays
 /// down history: it takes its seats like a sign-up, and is refused
 /// (`event_full`) when they are not free, so the invariant holds for seeded
-/// data too. The event must be locked by the caller or new in this write.
+/// data too. The seats are taken by the same conditional update as a
+/// sign-up's, so the event need not be locked first; any event status will do.
 pub fn confirmed_before(tx: &mut Tx<'_>, registration: &Registration) -> Result<(), ApiError> {
     if registration.status != CONFIRMED || registration.over_capacity {
         return Err(ApiError::internal(
